@@ -1,0 +1,47 @@
+// Two projects: "worker" runs inside workerd (unit, Durable Object and HTTP tests);
+// "e2e" runs in Node and drives the worker under miniflare over real loopback HTTP.
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export const TEST_SECRETS = {
+	CRUN_API_KEY: "test-crun-key-3f9a",
+	API_TOKENS: "tok_alpha_5b1c,tok_beta_9d2e",
+	WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+};
+
+export default defineConfig({
+	test: {
+		projects: [
+			{
+				plugins: [
+					cloudflareTest({
+						main: "./src/index.ts",
+						wrangler: { configPath: "./wrangler.toml" },
+						miniflare: {
+							bindings: {
+								...TEST_SECRETS,
+								CRUN_API_BASE: "https://crun.test",
+								ALLOW_PRIVATE_CALLBACKS: "false",
+							},
+						},
+					}),
+				],
+				test: {
+					name: "worker",
+					include: ["test/**/*.test.ts"],
+					exclude: ["test/e2e/**"],
+					deps: { optimizer: { ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] } } },
+				},
+			},
+			{
+				test: {
+					name: "e2e",
+					include: ["test/e2e/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 120_000,
+					hookTimeout: 120_000,
+				},
+			},
+		],
+	},
+});
