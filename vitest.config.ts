@@ -2,12 +2,8 @@
 // "e2e" runs in Node and drives the worker under miniflare over real loopback HTTP.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/support/secrets.ts";
 
-export const TEST_SECRETS = {
-	CRUN_API_KEY: "test-crun-key-3f9a",
-	API_TOKENS: "tok_alpha_5b1c,tok_beta_9d2e",
-	WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-};
 
 export default defineConfig({
 	test: {

@@ -1,0 +1,79 @@
+// The Hono root: request ids, auth, body limits and content-type checks on /v1/*, the resource
+// sub-apps, the OpenAPI document, and the one door every error leaves through (`onError`),
+// which answers with the envelope `{ "error": { "code", "message", "details"? } }`.
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { version } from "../package.json";
+import type { AppEnv } from "./app-env";
+import { requireToken } from "./auth";
+import { HttpError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from "./errors";
+import { assets } from "./routes/assets";
+import { health } from "./routes/health";
+import { watches } from "./routes/watches";
+import { validationError } from "./validation";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export const app = new OpenAPIHono<AppEnv>({
+	defaultHook: (result) => {
+		if (!result.success) throw validationError(result.error, result.target === "json" ? "body" : result.target);
+	},
+});
+
+app.use(requestId());
+
+app.use("/v1/*", requireToken());
+app.use(
+	"/v1/*",
+	bodyLimit({
+		maxSize: MAX_BODY_BYTES,
+		onError: () => {
+			throw new PayloadTooLargeError(MAX_BODY_BYTES);
+		},
+	}),
+);
+app.use("/v1/*", async (c, next) => {
+	if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "PATCH") {
+		const type = c.req.header("content-type") ?? "";
+		const hasBody = c.req.header("content-length") !== "0" && (c.req.raw.body !== null || type !== "");
+		if (hasBody && !/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) {
+			// A POST with no body at all (redeliver) needs no content type.
+			if (type !== "" || c.req.header("content-length") !== undefined) throw new UnsupportedMediaTypeError();
+		}
+	}
+	await next();
+});
+
+app.route("/", health);
+app.route("/v1/watches", watches);
+app.route("/v1/assets", assets);
+
+app.doc31("/openapi.json", {
+	openapi: "3.1.0",
+	info: {
+		title: "seedance-asset-watcher",
+		version,
+		description:
+			"Turns Crun's poll-only Seedance asset status API into signed Standard Webhooks callbacks. `/v1/*` needs `Authorization: Bearer <token>`.",
+	},
+	security: [{ bearer: [] }],
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+app.notFound((c) => new NotFoundError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse(c.get("requestId")));
+
+app.onError((err, c) => {
+	const rid = c.get("requestId");
+	if (err instanceof HttpError) return err.toResponse(rid);
+	if (err instanceof HTTPException) {
+		if (err.status === 400) return new ValidationError(`invalid request: ${err.message}`).toResponse(rid);
+		if (err.status === 404) return new NotFoundError("not_found", err.message).toResponse(rid);
+		return new HttpError(err.status as 400, `http_${err.status}`, err.message).toResponse(rid);
+	}
+	if (err instanceof SyntaxError) return new ValidationError("request body is not valid JSON").toResponse(rid);
+	console.error(JSON.stringify({ msg: "unhandled error", request_id: rid, error: err instanceof Error ? err.message : String(err) }));
+	return new HttpError(500, "internal_error", "an unexpected error occurred; quote the x-request-id when reporting it").toResponse(rid);
+});

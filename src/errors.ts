@@ -1,0 +1,82 @@
+// Domain errors: each names the condition and carries its HTTP status and envelope code.
+// Every error leaves the service through `app.onError`, which turns these into
+// `{ "error": { "code", "message", "details"? } }`; anything else is logged and becomes a 500.
+
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export class HttpError extends Error {
+	constructor(
+		readonly status: ContentfulStatusCode,
+		readonly code: string,
+		message: string,
+		readonly details?: unknown,
+		readonly headers?: Record<string, string>,
+	) {
+		super(message);
+		this.name = new.target.name;
+	}
+
+	toResponse(requestId?: string): Response {
+		const error: Record<string, unknown> = { code: this.code, message: this.message };
+		if (this.details !== undefined) error.details = this.details;
+		const headers = new Headers({ "content-type": "application/json; charset=UTF-8", ...this.headers });
+		if (requestId) headers.set("x-request-id", requestId);
+		return new Response(JSON.stringify({ error }), { status: this.status, headers });
+	}
+}
+
+export class ValidationError extends HttpError {
+	constructor(message: string, details?: unknown) {
+		super(400, "invalid_request", message, details);
+	}
+}
+
+export class UnauthorizedError extends HttpError {
+	constructor(message = "a valid bearer token is required") {
+		super(401, "unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="seedance-asset-watcher"' });
+	}
+}
+
+export class NotFoundError extends HttpError {
+	constructor(code: string, message: string) {
+		super(404, code, message);
+	}
+}
+
+export class ConflictError extends HttpError {
+	constructor(code: string, message: string) {
+		super(409, code, message);
+	}
+}
+
+export class PayloadTooLargeError extends HttpError {
+	constructor(limit: number) {
+		super(413, "payload_too_large", `request body exceeds ${limit} bytes`);
+	}
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+	constructor() {
+		super(415, "unsupported_media_type", "request body must be JSON (content-type: application/json)");
+	}
+}
+
+export class RateLimitedError extends HttpError {
+	constructor(message: string, retryAfterS: number) {
+		super(429, "rate_limited", message, undefined, { "retry-after": String(Math.max(1, Math.ceil(retryAfterS))) });
+	}
+}
+
+export class UpstreamError extends HttpError {
+	constructor(message: string, details?: unknown) {
+		super(502, "upstream_error", message, details);
+	}
+}
+
+export class NotConfiguredError extends HttpError {
+	constructor(readonly variables: string[]) {
+		super(503, "not_configured", `the service is missing configuration: ${variables.join(", ")}`, {
+			missing: variables,
+		});
+	}
+}

@@ -1,0 +1,12 @@
+// `Retry-After` as sent by the upstream (429/455) and by callback receivers: either
+// delta-seconds or an HTTP-date. Returns milliseconds from `now`, or null when absent or
+// unreadable (a garbled header must not stall anything).
+
+export function parseRetryAfter(value: string | null | undefined, now: number): number | null {
+	if (!value) return null;
+	const v = value.trim();
+	if (/^\d+$/.test(v)) return Number(v) * 1000;
+	const at = Date.parse(v);
+	if (Number.isNaN(at)) return null;
+	return Math.max(0, at - now);
+}

@@ -1,0 +1,180 @@
+// /v1/watches: register (one or a batch), read, cancel and redeliver. Each handler validates,
+// reaches the asset's Durable Object (the watch id names its asset) and makes one RPC call.
+
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../app-env";
+import { type Config, loadConfig, requireConfig } from "../config";
+import { checkCallbackUrl } from "../delivery/callback-url";
+import { HttpError, NotFoundError, ValidationError } from "../errors";
+import { assetOfWatchId } from "../ids";
+import {
+	BatchBody,
+	bodyErrors,
+	commonErrors,
+	errorResponse,
+	RegisterBody,
+	WatchIdParam,
+	WatchSchema,
+} from "../schemas";
+import { validationError } from "../validation";
+import { EVENT_TYPES, type WatchView } from "../watcher/model";
+import { assetWatcher } from "../watcher/asset-watcher";
+import { unwrap } from "../watcher/result";
+
+export const watches = new OpenAPIHono<AppEnv>();
+
+async function registerWatch(env: Env, config: Config, owner: string, body: RegisterBody) {
+	const verdict = checkCallbackUrl(body.callback_url, { allowPrivate: config.ALLOW_PRIVATE_CALLBACKS });
+	if (!verdict.ok) throw new ValidationError(verdict.reason, { issues: [{ path: "callback_url", message: verdict.reason }] });
+	const headers = Object.fromEntries(Object.entries(body.callback_headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+	if (Object.keys(headers).length !== Object.keys(body.callback_headers ?? {}).length)
+		throw new ValidationError("callback_headers names must be unique regardless of case");
+	return unwrap(
+		assetWatcher(env, body.asset_id).register({
+			assetId: body.asset_id,
+			owner,
+			callbackUrl: verdict.url,
+			events: body.events ?? [...EVENT_TYPES],
+			metadata: body.metadata ?? {},
+			callbackHeaders: headers,
+		}),
+	);
+}
+
+function stubForWatch(env: Env, id: string) {
+	const assetId = assetOfWatchId(id);
+	if (!assetId) throw new NotFoundError("watch_not_found", "no such watch");
+	return assetWatcher(env, assetId);
+}
+
+const watchResponse = (description: string) => ({ description, content: { "application/json": { schema: WatchSchema } } });
+
+watches.openapi(
+	createRoute({
+		method: "post",
+		path: "/",
+		summary: "Register a watch",
+		description:
+			"Watches an asset and POSTs a signed callback when it becomes Active or Failed (or the watch expires). Registering the same asset_id + callback_url again with the same token returns the existing watch, unchanged, with 200.",
+		request: { body: { required: true, content: { "application/json": { schema: RegisterBody } } } },
+		responses: {
+			201: watchResponse("A new watch"),
+			200: watchResponse("This token already watches this asset with this callback_url: the existing watch"),
+			409: errorResponse("Too many live watches on this asset"),
+			...commonErrors,
+			...bodyErrors,
+		},
+	}),
+	async (c) => {
+		const config = loadConfig(c.env);
+		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
+		const { created, watch } = await registerWatch(c.env, config, c.get("owner"), c.req.valid("json"));
+		return c.json(watch, created ? 201 : 200);
+	},
+);
+
+const BatchResult = z
+	.object({
+		index: z.number().int(),
+		status: z.number().int().openapi({ description: "201 created, 200 existing, or the error's status" }),
+		watch: WatchSchema.optional(),
+		error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).optional(),
+	})
+	.openapi("BatchResult");
+
+watches.openapi(
+	createRoute({
+		method: "post",
+		path: "/batch",
+		summary: "Register up to 100 watches",
+		description: "Each item is validated and registered on its own; the answer has a result per item, in order.",
+		request: { body: { required: true, content: { "application/json": { schema: BatchBody } } } },
+		responses: {
+			200: {
+				description: "A result per item",
+				content: { "application/json": { schema: z.object({ results: z.array(BatchResult) }) } },
+			},
+			...commonErrors,
+			...bodyErrors,
+		},
+	}),
+	async (c) => {
+		const config = loadConfig(c.env);
+		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
+		const owner = c.get("owner");
+		const items = c.req.valid("json").watches;
+		const results: z.infer<typeof BatchResult>[] = new Array(items.length);
+		let next = 0;
+		const worker = async () => {
+			while (next < items.length) {
+				const index = next++;
+				const parsed = RegisterBody.safeParse(items[index]);
+				try {
+					if (!parsed.success) throw validationError(parsed.error, `watches[${index}]`);
+					const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
+					results[index] = { index, status: created ? 201 : 200, watch };
+				} catch (err) {
+					if (!(err instanceof HttpError)) throw err;
+					const error = { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) };
+					results[index] = { index, status: err.status, error };
+				}
+			}
+		};
+		// Registrations fan out to different Durable Objects: a few at a time keeps the batch quick.
+		await Promise.all(Array.from({ length: Math.min(8, items.length) }, worker));
+		return c.json({ results }, 200);
+	},
+);
+
+watches.openapi(
+	createRoute({
+		method: "get",
+		path: "/{id}",
+		summary: "Get a watch",
+		description: "The watch with its delivery state and latest delivery attempts. Other tokens' watches answer 404.",
+		request: { params: WatchIdParam },
+		responses: { 200: watchResponse("The watch"), 404: errorResponse("No such watch for this token"), ...commonErrors },
+	}),
+	async (c) => {
+		const { id } = c.req.valid("param");
+		const watch: WatchView = await unwrap(stubForWatch(c.env, id).getWatch(id, c.get("owner")));
+		return c.json(watch, 200);
+	},
+);
+
+watches.openapi(
+	createRoute({
+		method: "delete",
+		path: "/{id}",
+		summary: "Cancel a watch",
+		description: "No further callbacks for this watch; the asset stops being polled when no live watch remains.",
+		request: { params: WatchIdParam },
+		responses: { 200: watchResponse("The cancelled watch"), 404: errorResponse("No such watch for this token"), ...commonErrors },
+	}),
+	async (c) => {
+		const { id } = c.req.valid("param");
+		return c.json(await unwrap(stubForWatch(c.env, id).cancel(id, c.get("owner"))), 200);
+	},
+);
+
+watches.openapi(
+	createRoute({
+		method: "post",
+		path: "/{id}/redeliver",
+		summary: "Send the watch's event again",
+		description:
+			"Sends the watch's terminal event again with the same webhook-id and body, restarting the retry schedule.",
+		request: { params: WatchIdParam },
+		responses: {
+			202: watchResponse("Redelivery scheduled"),
+			404: errorResponse("No such watch for this token"),
+			409: errorResponse("The watch has no event yet (or was cancelled or skipped)"),
+			...commonErrors,
+		},
+	}),
+	async (c) => {
+		requireConfig(loadConfig(c.env), "WEBHOOK_SECRET");
+		const { id } = c.req.valid("param");
+		return c.json(await unwrap(stubForWatch(c.env, id).redeliver(id, c.get("owner"))), 202);
+	},
+);

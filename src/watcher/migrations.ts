@@ -1,0 +1,97 @@
+// The asset object's SQLite schema as an ordered list of migrations. Applied ones are recorded
+// in `_migrations` and never edited: a change to the schema is a new entry at the end.
+// docs/storage.md describes every table and column.
+
+export const MIGRATIONS: readonly { name: string; sql: string }[] = [
+	{
+		name: "0001_initial",
+		sql: `
+CREATE TABLE asset (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	asset_id TEXT NOT NULL,
+	status TEXT NOT NULL DEFAULT 'Unknown',
+	name TEXT,
+	asset_type TEXT,
+	create_time TEXT,
+	update_time TEXT,
+	upstream_data TEXT,
+	upstream_message TEXT,
+	checked_at INTEGER,
+	next_check_at INTEGER,
+	checks INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT,
+	last_error_at INTEGER,
+	poll_step INTEGER NOT NULL DEFAULT 0,
+	not_found_count INTEGER NOT NULL DEFAULT 0,
+	not_found_since INTEGER,
+	terminal_at INTEGER,
+	expired_reason TEXT,
+	last_forced_check_at INTEGER,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+CREATE TABLE watches (
+	id TEXT PRIMARY KEY,
+	owner TEXT NOT NULL,
+	callback_url TEXT NOT NULL,
+	events TEXT NOT NULL,
+	metadata TEXT NOT NULL,
+	callback_headers TEXT NOT NULL,
+	state TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	finished_at INTEGER
+);
+CREATE INDEX watches_by_owner_url ON watches (owner, callback_url);
+CREATE INDEX watches_by_state ON watches (state, expires_at);
+CREATE TABLE deliveries (
+	watch_id TEXT PRIMARY KEY,
+	webhook_id TEXT NOT NULL,
+	event_type TEXT NOT NULL,
+	body TEXT NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	round_attempts INTEGER NOT NULL DEFAULT 0,
+	generation INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER,
+	last_status INTEGER,
+	last_error TEXT,
+	last_attempt_at INTEGER,
+	created_at INTEGER NOT NULL,
+	delivered_at INTEGER
+);
+CREATE INDEX deliveries_by_next ON deliveries (next_attempt_at);
+CREATE TABLE attempts (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	watch_id TEXT NOT NULL,
+	attempt INTEGER NOT NULL,
+	at INTEGER NOT NULL,
+	status INTEGER,
+	error TEXT,
+	duration_ms INTEGER
+);
+CREATE INDEX attempts_by_watch ON attempts (watch_id, id);
+`,
+	},
+];
+
+/** Applies the migrations not yet recorded, in order, each in its own transaction. */
+export function migrate(storage: DurableObjectStorage): void {
+	const sql = storage.sql;
+	sql.exec("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)");
+	const applied = new Set(sql.exec<{ name: string }>("SELECT name FROM _migrations").toArray().map((r) => r.name));
+	for (const m of MIGRATIONS) {
+		if (applied.has(m.name)) continue;
+		storage.transactionSync(() => {
+			sql.exec(m.sql);
+			sql.exec("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", m.name, Date.now());
+		});
+	}
+}
+
+/** True when this object has ever been written (an unwatched lookup leaves storage empty). */
+export function hasSchema(storage: DurableObjectStorage): boolean {
+	return (
+		storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0
+	);
+}

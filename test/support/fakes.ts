@@ -1,0 +1,144 @@
+// Fakes for tests inside workerd: a scripted Crun upstream and recording callback receivers,
+// both served by a mocked global `fetch` (the Durable Objects share the tests' isolate), plus
+// a virtual clock to step through hours of schedule without waiting for them.
+
+import { exports } from "cloudflare:workers";
+import { vi } from "vitest";
+import { clock } from "../../src/clock";
+import { TEST_SECRETS } from "./secrets";
+
+export const UPSTREAM = "https://crun.test";
+export const [TOKEN_A, TOKEN_B] = TEST_SECRETS.API_TOKENS.split(",") as [string, string];
+export const WEBHOOK_SECRET = TEST_SECRETS.WEBHOOK_SECRET;
+
+/** One scripted answer of the fake upstream. `status` is the asset's Status when `body` is absent. */
+export type UpstreamAnswer =
+	| { status: string; data?: Record<string, unknown>; message?: string }
+	| { http: number; body: string; headers?: Record<string, string> }
+	| { throws: string };
+
+export interface Delivery {
+	url: string;
+	headers: Record<string, string>;
+	body: string;
+	json: { type: string; timestamp: string; data: Record<string, unknown> };
+}
+
+export type ReceiverAnswer = number | { status: number; headers?: Record<string, string> } | { throws: string };
+
+export class Fakes {
+	/** per asset: answers consumed in order; the last one repeats */
+	upstream = new Map<string, UpstreamAnswer[]>();
+	upstreamCalls: { assetId: string; apiKey: string | null; at: number }[] = [];
+	/** per callback URL: answers consumed in order; the last one repeats (default 204) */
+	receivers = new Map<string, ReceiverAnswer[]>();
+	deliveries: Delivery[] = [];
+	private spy: ReturnType<typeof vi.spyOn> | null = null;
+
+	install(): this {
+		this.spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+			const req = new Request(input as RequestInfo, init as RequestInit);
+			const url = new URL(req.url);
+			if (url.origin === UPSTREAM) return this.answerUpstream(req, url);
+			return this.answerReceiver(req);
+		});
+		return this;
+	}
+
+	uninstall(): void {
+		this.spy?.mockRestore();
+	}
+
+	script(assetId: string, ...answers: UpstreamAnswer[]): void {
+		this.upstream.set(assetId, answers);
+	}
+
+	receiver(url: string, ...answers: ReceiverAnswer[]): void {
+		this.receivers.set(url, answers);
+	}
+
+	callsFor(assetId: string): number {
+		return this.upstreamCalls.filter((c) => c.assetId === assetId).length;
+	}
+
+	deliveriesTo(url: string): Delivery[] {
+		return this.deliveries.filter((d) => d.url === url);
+	}
+
+	private next<T>(queue: T[] | undefined): T | undefined {
+		if (!queue || queue.length === 0) return undefined;
+		return queue.length > 1 ? queue.shift() : queue[0];
+	}
+
+	private async answerUpstream(req: Request, url: URL): Promise<Response> {
+		const assetId = url.searchParams.get("asset_id") ?? "";
+		this.upstreamCalls.push({ assetId, apiKey: req.headers.get("x-api-key"), at: clock.now() });
+		const a = this.next(this.upstream.get(assetId)) ?? { http: 200, body: JSON.stringify({ code: 404, message: "asset not found", data: null }) };
+		if ("throws" in a) throw new TypeError(a.throws);
+		if ("http" in a) return new Response(a.body, { status: a.http, headers: a.headers });
+		return Response.json({
+			code: 200,
+			message: a.message ?? "success",
+			data: {
+				AssetId: assetId,
+				Name: `name-of-${assetId}`,
+				AssetType: "Video",
+				Status: a.status,
+				CreateTime: "2026-11-28T10:00:00Z",
+				UpdateTime: 1795860000,
+				...a.data,
+			},
+		});
+	}
+
+	private async answerReceiver(req: Request): Promise<Response> {
+		const body = await req.text();
+		const headers = Object.fromEntries(req.headers);
+		this.deliveries.push({ url: req.url, headers, body, json: JSON.parse(body) });
+		const a = this.next(this.receivers.get(req.url)) ?? 204;
+		if (typeof a === "number") return new Response(null, { status: a });
+		if ("throws" in a) throw new TypeError(a.throws);
+		return new Response(null, { status: a.status, headers: a.headers });
+	}
+}
+
+/** A virtual clock well ahead of real time, so real alarms set by the objects never fire on their own. */
+export class VirtualClock {
+	t = Date.now() + 10 * 365 * 86_400_000;
+	install(): this {
+		clock.now = () => this.t;
+		clock.random = () => 0.5;
+		return this;
+	}
+	advance(ms: number): number {
+		this.t += ms;
+		return this.t;
+	}
+	uninstall(): void {
+		clock.now = () => Date.now();
+		clock.random = () => Math.random();
+	}
+}
+
+export interface CallOptions {
+	token?: string | null;
+	body?: unknown;
+	headers?: Record<string, string>;
+}
+
+/** A request through the worker's own fetch handler, as a client would make it. */
+export async function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+	const headers = new Headers(opts.headers);
+	const token = opts.token === undefined ? TOKEN_A : opts.token;
+	if (token !== null) headers.set("authorization", `Bearer ${token}`);
+	let body: BodyInit | undefined;
+	if (opts.body !== undefined) {
+		body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+		if (!headers.has("content-type")) headers.set("content-type", "application/json");
+	}
+	return exports.default.fetch(new Request(`https://watcher.test${path}`, { method, headers, body }));
+}
+
+export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
+	return (await res.json()) as T;
+}
