@@ -1,0 +1,32 @@
+// Stepping an asset's Durable Object through its alarms on the virtual clock.
+
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { VirtualClock } from "./fakes";
+
+export const stubOf = (assetId: string) => env.ASSET_WATCHER.getByName(assetId);
+
+export async function alarmAt(assetId: string): Promise<number | null> {
+	return runInDurableObject(stubOf(assetId), (_instance, state) => state.storage.getAlarm());
+}
+
+/** Moves the clock to the asset's next alarm (never backwards) and runs it; false when none is set. */
+export async function step(vclock: VirtualClock, assetId: string): Promise<boolean> {
+	const at = await alarmAt(assetId);
+	if (at === null) return false;
+	if (at > vclock.t) vclock.t = at;
+	return runDurableObjectAlarm(stubOf(assetId));
+}
+
+/** Steps until `done()` holds, failing after `max` alarms. */
+export async function stepUntil(vclock: VirtualClock, assetId: string, done: () => boolean | Promise<boolean>, max = 50): Promise<number> {
+	for (let i = 0; i < max; i++) {
+		if (await done()) return i;
+		if (!(await step(vclock, assetId))) {
+			if (await done()) return i;
+			throw new Error(`no alarm left for ${assetId} after ${i} steps`);
+		}
+	}
+	if (await done()) return max;
+	throw new Error(`condition not reached for ${assetId} within ${max} alarms`);
+}
