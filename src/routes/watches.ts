@@ -23,7 +23,7 @@ import { unwrap } from "../watcher/result";
 
 export const watches = new OpenAPIHono<AppEnv>();
 
-async function registerWatch(env: Env, config: Config, owner: string, body: RegisterBody) {
+export async function registerWatch(env: Env, config: Config, owner: string, body: RegisterBody) {
 	const verdict = checkCallbackUrl(body.callback_url, { allowPrivate: config.ALLOW_PRIVATE_CALLBACKS });
 	if (!verdict.ok) throw new ValidationError(verdict.reason, { issues: [{ path: "callback_url", message: verdict.reason }] });
 	const headers = Object.fromEntries(Object.entries(body.callback_headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
