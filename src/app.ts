@@ -65,13 +65,23 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http
 
 app.notFound((c) => new NotFoundError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse(c.get("requestId")));
 
+/** Hono's HTTPException, recognised by shape: bundlers may load more than one copy of hono. */
+function asHttpException(err: unknown): HTTPException | null {
+	if (err instanceof HTTPException) return err;
+	const e = err as Partial<HTTPException> | null;
+	return e && typeof e.status === "number" && typeof e.getResponse === "function" ? (e as HTTPException) : null;
+}
+
 app.onError((err, c) => {
 	const rid = c.get("requestId");
 	if (err instanceof HttpError) return err.toResponse(rid);
-	if (err instanceof HTTPException) {
-		if (err.status === 400) return new ValidationError(`invalid request: ${err.message}`).toResponse(rid);
-		if (err.status === 404) return new NotFoundError("not_found", err.message).toResponse(rid);
-		return new HttpError(err.status as 400, `http_${err.status}`, err.message).toResponse(rid);
+	const http = asHttpException(err);
+	if (http) {
+		// bearerAuth's answers are built by src/auth.ts in the envelope already.
+		if (http.status === 401) return http.getResponse();
+		if (http.status === 400) return new ValidationError(`invalid request: ${http.message}`).toResponse(rid);
+		if (http.status === 404) return new NotFoundError("not_found", http.message).toResponse(rid);
+		return new HttpError(http.status as 400, `http_${http.status}`, http.message).toResponse(rid);
 	}
 	if (err instanceof SyntaxError) return new ValidationError("request body is not valid JSON").toResponse(rid);
 	console.error(JSON.stringify({ msg: "unhandled error", request_id: rid, error: err instanceof Error ? err.message : String(err) }));
