@@ -18,6 +18,9 @@ export default defineConfig({
 								...TEST_SECRETS,
 								CRUN_API_BASE: "https://crun.test",
 								ALLOW_PRIVATE_CALLBACKS: "false",
+								// Short, so that timeout tests wait a second rather than the production 10-15 s.
+								CALLBACK_TIMEOUT_MS: "1000",
+								UPSTREAM_TIMEOUT_MS: "1000",
 							},
 						},
 					}),

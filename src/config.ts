@@ -23,6 +23,8 @@ const varsSchema = z.object({
 	WATCH_TTL_S: intVar(1, 365 * 86_400).default(172_800),
 	RETENTION_S: intVar(0, 365 * 86_400).default(604_800),
 	CALLBACK_TIMEOUT_MS: intVar(100, 120_000).default(15_000),
+	/** per upstream check; SPEC §5 says 10 s */
+	UPSTREAM_TIMEOUT_MS: intVar(100, 60_000).default(10_000),
 	DELIVERY_SCHEDULE_S: z
 		.string()
 		.default("5,300,1800,7200,18000,36000,36000")

@@ -1,17 +1,20 @@
-// The upstream client: one GET of Crun's asset-info endpoint with the API key, a 10 s timeout,
-// classified by `classifyAnswer`. It holds no Workers state, so the Durable Object and the
-// lookup path share it; network failures and timeouts come back as transient outcomes.
+// The upstream client: a GET of Crun's asset-info endpoint (classified by `classifyAnswer`) and
+// a POST of its asset-upload endpoint (classified by `classifyUpload`), with the API key and a
+// timeout. It holds no Workers state, so the Durable Object and the routes share it; network
+// failures and timeouts come back as outcomes, never as exceptions.
 
 import { clock } from "../clock";
 import { type CheckOutcome, classifyAnswer } from "./classify";
+import { classifyUpload, type UploadOutcome } from "./upload-answer";
 
-export const UPSTREAM_TIMEOUT_MS = 10_000;
 /** Bodies beyond this are not an asset-info answer; read no further. */
 const MAX_BODY_BYTES = 256 * 1024;
 
 export interface CrunSettings {
 	apiBase: string;
 	apiKey: string;
+	/** UPSTREAM_TIMEOUT_MS: 10 s unless configured */
+	timeoutMs: number;
 }
 
 async function readCapped(res: Response): Promise<string> {
@@ -43,14 +46,14 @@ export async function checkAsset(settings: CrunSettings, assetId: string): Promi
 	try {
 		const res = await fetch(url, {
 			headers: { "x-api-key": settings.apiKey, accept: "application/json" },
-			signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+			signal: AbortSignal.timeout(settings.timeoutMs),
 		});
 		const body = await readCapped(res);
 		return classifyAnswer(res.status, res.headers, body, clock.now());
 	} catch (err) {
 		const name = err instanceof Error ? err.name : "";
 		if (name === "TimeoutError" || name === "AbortError")
-			return { kind: "transient", error: `upstream timed out after ${UPSTREAM_TIMEOUT_MS} ms` };
+			return { kind: "transient", error: `upstream timed out after ${settings.timeoutMs} ms` };
 		return { kind: "transient", error: `upstream unreachable: ${err instanceof Error ? err.message : String(err)}` };
 	}
 }
@@ -59,4 +62,26 @@ export interface UploadRequest {
 	name: string;
 	asset_type: string;
 	asset_url: string;
+}
+
+/**
+ * One POST of Crun's asset-upload endpoint. Never retried here: an upload is not idempotent, and
+ * after a timeout the asset may exist upstream, so the caller hears about it and decides.
+ */
+export async function uploadAsset(settings: CrunSettings, upload: UploadRequest): Promise<UploadOutcome> {
+	try {
+		const res = await fetch(`${settings.apiBase}/api/v1/client/job/asset-upload`, {
+			method: "POST",
+			headers: { "x-api-key": settings.apiKey, accept: "application/json", "content-type": "application/json" },
+			body: JSON.stringify({ name: upload.name, asset_type: upload.asset_type, asset_url: upload.asset_url }),
+			signal: AbortSignal.timeout(settings.timeoutMs),
+		});
+		const body = await readCapped(res);
+		return classifyUpload(res.status, res.headers, body, clock.now());
+	} catch (err) {
+		const name = err instanceof Error ? err.name : "";
+		if (name === "TimeoutError" || name === "AbortError")
+			return { kind: "failed", message: `upstream timed out after ${settings.timeoutMs} ms; the asset may have been created` };
+		return { kind: "failed", message: `upstream unreachable: ${err instanceof Error ? err.message : String(err)}` };
+	}
 }

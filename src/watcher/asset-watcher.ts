@@ -8,7 +8,7 @@ import { clock } from "../clock";
 import { type Config, loadConfig } from "../config";
 import type { CheckOutcome } from "../crun/classify";
 import { isTerminal } from "../crun/classify";
-import { checkAsset, UPSTREAM_TIMEOUT_MS } from "../crun/client";
+import { type CrunSettings, checkAsset } from "../crun/client";
 import { maxAttempts, planNextAttempt } from "../delivery/policy";
 import { sendCallback } from "../delivery/send";
 import { newWatchId, newWebhookId } from "../ids";
@@ -45,8 +45,8 @@ export const LOOKUP_CACHE_MS = 5_000;
 export const FORCED_CHECK_INTERVAL_MS = 5_000;
 /** Deliveries sent concurrently by one alarm run; the rest follow in an immediate re-run. */
 const DELIVERY_BATCH = 50;
-/** How long a started check or attempt holds its slot before a re-run may redo it. */
-const CHECK_LEASE_MS = UPSTREAM_TIMEOUT_MS + 30_000;
+/** How long past its own timeout a started check or attempt holds its slot before a re-run may redo it. */
+const LEASE_GRACE_MS = 30_000;
 const RECENT_ATTEMPTS = 10;
 
 type LookupAnswer = { found: true; view: AssetView } | { found: false };
@@ -66,6 +66,15 @@ export class AssetWatcher extends DurableObject<Env> {
 
 	private get config(): Config {
 		return loadConfig(this.env);
+	}
+
+	private crun(apiKey: string): CrunSettings {
+		return { apiBase: this.config.CRUN_API_BASE, apiKey, timeoutMs: this.config.UPSTREAM_TIMEOUT_MS };
+	}
+
+	/** How long a started check or attempt holds its slot before a re-run may redo it. */
+	private leaseMs(): number {
+		return Math.max(this.config.UPSTREAM_TIMEOUT_MS, this.config.CALLBACK_TIMEOUT_MS) + LEASE_GRACE_MS;
 	}
 
 	private get sql() {
@@ -252,7 +261,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	private async lookupUnwatched(assetId: string): Promise<Result<LookupAnswer>> {
 		const key = this.config.CRUN_API_KEY;
 		if (!key) return fail(503, "not_configured", "the service is missing configuration: CRUN_API_KEY");
-		const outcome = await checkAsset({ apiBase: this.config.CRUN_API_BASE, apiKey: key }, assetId);
+		const outcome = await checkAsset(this.crun(key), assetId);
 		const checkedAt = new Date(clock.now()).toISOString();
 		switch (outcome.kind) {
 			case "ok": {
@@ -292,6 +301,9 @@ export class AssetWatcher extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		if (!hasSchema(this.ctx.storage)) return;
 		this.ensureSchema();
+		// A safety net first: if this run dies mid-way (crash, eviction, deploy), the object
+		// wakes again when the leases below run out, whether or not the platform retries.
+		await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
 		const steps: [string, () => Promise<void> | void][] = [
 			["expire", () => this.expireOverdueWatches(clock.now())],
 			["check", () => this.checkIfDue()],
@@ -369,9 +381,12 @@ export class AssetWatcher extends DurableObject<Env> {
 		const started = clock.now();
 		const key = this.config.CRUN_API_KEY;
 		// The lease: if this run dies mid-check, the next alarm (or the sweep) checks again.
-		this.sql.exec("UPDATE asset SET next_check_at = ? WHERE id = 1", started + CHECK_LEASE_MS);
+		this.sql.exec(
+			"UPDATE asset SET next_check_at = ? WHERE id = 1",
+			started + this.leaseMs(),
+		);
 		const outcome: CheckOutcome = key
-			? await checkAsset({ apiBase: this.config.CRUN_API_BASE, apiKey: key }, (this.asset() as AssetRow).asset_id)
+			? await checkAsset(this.crun(key), (this.asset() as AssetRow).asset_id)
 			: { kind: "operator", code: 401, error: "CRUN_API_KEY is not configured" };
 		this.applyCheck(outcome, clock.now());
 		return outcome;
@@ -500,7 +515,7 @@ export class AssetWatcher extends DurableObject<Env> {
 				// The lease: written before sending, so a crash mid-send means one more attempt later.
 				this.sql.exec(
 					"UPDATE deliveries SET next_attempt_at = ? WHERE watch_id = ?",
-					now + timeoutMs + CHECK_LEASE_MS,
+					now + this.leaseMs(),
 					d.watch_id,
 				);
 				const result = await sendCallback(

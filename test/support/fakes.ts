@@ -15,7 +15,9 @@ export const WEBHOOK_SECRET = TEST_SECRETS.WEBHOOK_SECRET;
 export type UpstreamAnswer =
 	| { status: string; data?: Record<string, unknown>; message?: string }
 	| { http: number; body: string; headers?: Record<string, string> }
-	| { throws: string };
+	| { throws: string }
+	/** never answers: the caller's timeout (its AbortSignal) ends the request */
+	| { hang: true };
 
 export interface Delivery {
 	url: string;
@@ -24,7 +26,18 @@ export interface Delivery {
 	json: { type: string; timestamp: string; data: Record<string, unknown> };
 }
 
-export type ReceiverAnswer = number | { status: number; headers?: Record<string, string> } | { throws: string };
+export type ReceiverAnswer =
+	| number
+	| { status: number; headers?: Record<string, string> }
+	| { throws: string }
+	| { hang: true };
+
+/** A request that never answers, until the caller's signal aborts it (as a real timeout does). */
+function hang(signal: AbortSignal | null | undefined): Promise<Response> {
+	return new Promise((_resolve, reject) => {
+		signal?.addEventListener("abort", () => reject(signal.reason ?? new DOMException("aborted", "AbortError")));
+	});
+}
 
 export class Fakes {
 	/** per asset: answers consumed in order; the last one repeats */
@@ -39,8 +52,9 @@ export class Fakes {
 		this.spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
 			const req = new Request(input as RequestInfo, init as RequestInit);
 			const url = new URL(req.url);
-			if (url.origin === UPSTREAM) return this.answerUpstream(req, url);
-			return this.answerReceiver(req);
+			const signal = (init as RequestInit | undefined)?.signal;
+			if (url.origin === UPSTREAM) return this.answerUpstream(req, url, signal);
+			return this.answerReceiver(req, signal);
 		});
 		return this;
 	}
@@ -70,11 +84,12 @@ export class Fakes {
 		return queue.length > 1 ? queue.shift() : queue[0];
 	}
 
-	private async answerUpstream(req: Request, url: URL): Promise<Response> {
+	private async answerUpstream(req: Request, url: URL, signal?: AbortSignal | null): Promise<Response> {
 		const assetId = url.searchParams.get("asset_id") ?? "";
 		this.upstreamCalls.push({ assetId, apiKey: req.headers.get("x-api-key"), at: clock.now() });
 		const a = this.next(this.upstream.get(assetId)) ?? { http: 200, body: JSON.stringify({ code: 404, message: "asset not found", data: null }) };
 		if ("throws" in a) throw new TypeError(a.throws);
+		if ("hang" in a) return hang(signal);
 		if ("http" in a) return new Response(a.body, { status: a.http, headers: a.headers });
 		return Response.json({
 			code: 200,
@@ -91,13 +106,14 @@ export class Fakes {
 		});
 	}
 
-	private async answerReceiver(req: Request): Promise<Response> {
+	private async answerReceiver(req: Request, signal?: AbortSignal | null): Promise<Response> {
 		const body = await req.text();
 		const headers = Object.fromEntries(req.headers);
 		this.deliveries.push({ url: req.url, headers, body, json: JSON.parse(body) });
 		const a = this.next(this.receivers.get(req.url)) ?? 204;
 		if (typeof a === "number") return new Response(null, { status: a });
 		if ("throws" in a) throw new TypeError(a.throws);
+		if ("hang" in a) return hang(signal);
 		return new Response(null, { status: a.status, headers: a.headers });
 	}
 }
