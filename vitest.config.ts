@@ -4,7 +4,6 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_SECRETS } from "./test/support/secrets.ts";
 
-
 export default defineConfig({
 	test: {
 		projects: [
@@ -29,7 +28,11 @@ export default defineConfig({
 					name: "worker",
 					include: ["test/**/*.test.ts"],
 					exclude: ["test/e2e/**"],
-					deps: { optimizer: { ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] } } },
+					deps: {
+						optimizer: {
+							ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] },
+						},
+					},
 				},
 			},
 			{

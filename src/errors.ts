@@ -33,7 +33,9 @@ export class ValidationError extends HttpError {
 
 export class UnauthorizedError extends HttpError {
 	constructor(message = "a valid bearer token is required") {
-		super(401, "unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="seedance-asset-watcher"' });
+		super(401, "unauthorized", message, undefined, {
+			"www-authenticate": 'Bearer realm="seedance-asset-watcher"',
+		});
 	}
 }
 
@@ -63,7 +65,9 @@ export class UnsupportedMediaTypeError extends HttpError {
 
 export class RateLimitedError extends HttpError {
 	constructor(message: string, retryAfterS: number) {
-		super(429, "rate_limited", message, undefined, { "retry-after": String(Math.max(1, Math.ceil(retryAfterS))) });
+		super(429, "rate_limited", message, undefined, {
+			"retry-after": String(Math.max(1, Math.ceil(retryAfterS))),
+		});
 	}
 }
 

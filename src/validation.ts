@@ -5,7 +5,11 @@ import type { z } from "zod";
 import { ValidationError } from "./errors";
 
 export function validationError(error: z.ZodError, where = "body"): ValidationError {
-	const issues = error.issues.map((i) => ({ path: i.path.map(String).join("."), code: i.code, message: i.message }));
+	const issues = error.issues.map((i) => ({
+		path: i.path.map(String).join("."),
+		code: i.code,
+		message: i.message,
+	}));
 	const unknown = error.issues.flatMap((i) =>
 		i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path.map(String), k].join(".")) : [],
 	);

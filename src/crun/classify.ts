@@ -78,7 +78,12 @@ function errorFor(code: number, message: string | null, retryAfterMs: number | n
 	}
 }
 
-export function classifyAnswer(httpStatus: number, headers: Headers, body: string, now: number): CheckOutcome {
+export function classifyAnswer(
+	httpStatus: number,
+	headers: Headers,
+	body: string,
+	now: number,
+): CheckOutcome {
 	const retryAfterMs = parseRetryAfter(headers.get("retry-after"), now);
 	let json: unknown;
 	try {
@@ -86,7 +91,10 @@ export function classifyAnswer(httpStatus: number, headers: Headers, body: strin
 	} catch {
 		json = undefined;
 	}
-	const envelope = json !== null && typeof json === "object" && !Array.isArray(json) ? (json as Record<string, unknown>) : null;
+	const envelope =
+		json !== null && typeof json === "object" && !Array.isArray(json)
+			? (json as Record<string, unknown>)
+			: null;
 	const bodyCode = typeof envelope?.code === "number" ? envelope.code : null;
 	const message = str(envelope?.message);
 
@@ -96,7 +104,8 @@ export function classifyAnswer(httpStatus: number, headers: Headers, body: strin
 		const code = bodyCode !== null && bodyCode !== 200 ? bodyCode : httpStatus;
 		return errorFor(code, message ?? (envelope ? null : body ? excerpt(body) : null), retryAfterMs);
 	}
-	if (!envelope) return { kind: "transient", error: `unreadable upstream body: ${excerpt(body) || "(empty)"}` };
+	if (!envelope)
+		return { kind: "transient", error: `unreadable upstream body: ${excerpt(body) || "(empty)"}` };
 	if (bodyCode !== null && bodyCode !== 200) return errorFor(bodyCode, message, retryAfterMs);
 
 	const data = envelope.data;

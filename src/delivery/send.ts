@@ -10,7 +10,12 @@ import type { AttemptResult } from "./policy";
 export const USER_AGENT = `seedance-asset-watcher/${version}`;
 
 /** One `v1,<sig>` per secret, space-separated, so receivers on either side of a rotation verify. */
-export function signatureHeader(secrets: readonly string[], webhookId: string, at: Date, body: string): string {
+export function signatureHeader(
+	secrets: readonly string[],
+	webhookId: string,
+	at: Date,
+	body: string,
+): string {
 	return secrets.map((s) => new Webhook(s).sign(webhookId, at, body)).join(" ");
 }
 

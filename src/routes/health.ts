@@ -16,13 +16,19 @@ health.openapi(
 		summary: "Health and configuration check",
 		responses: {
 			200: { description: "Ready", content: { "application/json": { schema: HealthSchema } } },
-			503: { description: "Some configuration is missing or invalid", content: { "application/json": { schema: HealthSchema } } },
+			503: {
+				description: "Some configuration is missing or invalid",
+				content: { "application/json": { schema: HealthSchema } },
+			},
 		},
 	}),
 	(c) => {
 		const config = loadConfig(c.env);
 		const ok = config.missing.length === 0 && config.invalid.length === 0;
 		c.header("cache-control", "no-store");
-		return c.json({ ok, version, missing_config: config.missing, invalid_config: config.invalid }, ok ? 200 : 503);
+		return c.json(
+			{ ok, version, missing_config: config.missing, invalid_config: config.invalid },
+			ok ? 200 : 503,
+		);
 	},
 );

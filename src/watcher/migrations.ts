@@ -79,7 +79,12 @@ CREATE INDEX attempts_by_watch ON attempts (watch_id, id);
 export function migrate(storage: DurableObjectStorage): void {
 	const sql = storage.sql;
 	sql.exec("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)");
-	const applied = new Set(sql.exec<{ name: string }>("SELECT name FROM _migrations").toArray().map((r) => r.name));
+	const applied = new Set(
+		sql
+			.exec<{ name: string }>("SELECT name FROM _migrations")
+			.toArray()
+			.map((r) => r.name),
+	);
 	for (const m of MIGRATIONS) {
 		if (applied.has(m.name)) continue;
 		storage.transactionSync(() => {
@@ -92,6 +97,7 @@ export function migrate(storage: DurableObjectStorage): void {
 /** True when this object has ever been written (an unwatched lookup leaves storage empty). */
 export function hasSchema(storage: DurableObjectStorage): boolean {
 	return (
-		storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0
+		storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray()
+			.length > 0
 	);
 }

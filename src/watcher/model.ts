@@ -32,7 +32,7 @@ export type AssetRow = {
 	last_forced_check_at: number | null;
 	created_at: number;
 	updated_at: number;
-}
+};
 
 export type WatchRow = {
 	id: string;
@@ -46,7 +46,7 @@ export type WatchRow = {
 	updated_at: number;
 	expires_at: number;
 	finished_at: number | null;
-}
+};
 
 export type DeliveryRow = {
 	watch_id: string;
@@ -62,7 +62,7 @@ export type DeliveryRow = {
 	last_attempt_at: number | null;
 	created_at: number;
 	delivered_at: number | null;
-}
+};
 
 export type AttemptRow = {
 	attempt: number;
@@ -70,9 +70,10 @@ export type AttemptRow = {
 	status: number | null;
 	error: string | null;
 	duration_ms: number | null;
-}
+};
 
-const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const iso = (ms: number | null | undefined) =>
+	ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 export interface AssetView {
 	asset_id: string;
@@ -118,7 +119,13 @@ export interface DeliveryView {
 	last_error: string | null;
 	last_attempt_at: string | null;
 	delivered_at: string | null;
-	recent_attempts: { attempt: number; at: string; status: number | null; error: string | null; duration_ms: number | null }[];
+	recent_attempts: {
+		attempt: number;
+		at: string;
+		status: number | null;
+		error: string | null;
+		duration_ms: number | null;
+	}[];
 }
 
 export interface WatchView {

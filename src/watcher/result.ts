@@ -3,11 +3,22 @@
 
 import { HttpError } from "../errors";
 
-export type Failure = { ok: false; status: 400 | 404 | 409 | 429 | 502 | 503; code: string; message: string; retryAfterS?: number };
+export type Failure = {
+	ok: false;
+	status: 400 | 404 | 409 | 429 | 502 | 503;
+	code: string;
+	message: string;
+	retryAfterS?: number;
+};
 export type Result<T> = { ok: true; value: T } | Failure;
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-export const fail = (status: Failure["status"], code: string, message: string, retryAfterS?: number): Failure => ({
+export const fail = (
+	status: Failure["status"],
+	code: string,
+	message: string,
+	retryAfterS?: number,
+): Failure => ({
 	ok: false,
 	status,
 	code,
@@ -20,6 +31,9 @@ export function unwrap<T>(answer: Result<T> | Promise<Result<T>>): Promise<T>;
 export async function unwrap<T>(answer: Result<T> | Promise<Result<T>>): Promise<T> {
 	const r = await answer;
 	if (r.ok) return r.value;
-	const headers = r.retryAfterS !== undefined ? { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterS))) } : undefined;
+	const headers =
+		r.retryAfterS !== undefined
+			? { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterS))) }
+			: undefined;
 	throw new HttpError(r.status, r.code, r.message, undefined, headers);
 }

@@ -21,7 +21,13 @@ const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2,
 type Watch = {
 	id: string;
 	state: string;
-	delivery: { attempts: number; last_status: number | null; last_error: string | null; next_attempt_at: string | null; webhook_id: string } | null;
+	delivery: {
+		attempts: number;
+		last_status: number | null;
+		last_error: string | null;
+		next_attempt_at: string | null;
+		webhook_id: string;
+	} | null;
 };
 
 async function activeWatch(answers: ReceiverAnswer[], url?: string) {
@@ -29,7 +35,9 @@ async function activeWatch(answers: ReceiverAnswer[], url?: string) {
 	const cb = url ?? `https://receiver.example/${asset}`;
 	fakes.script(asset, { status: "Active" });
 	fakes.receiver(cb, ...answers);
-	const w = await json<Watch>(await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: cb } }));
+	const w = await json<Watch>(
+		await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: cb } }),
+	);
 	return { asset, cb, id: w.id };
 }
 const getWatch = async (id: string) => json<Watch>(await call("GET", `/v1/watches/${id}`));
@@ -38,13 +46,19 @@ describe("receiver answers", () => {
 	it.each([200, 201, 202, 204, 299])("%i delivers", async (status) => {
 		const { asset, id } = await activeWatch([status]);
 		await step(vclock, asset);
-		expect(await getWatch(id)).toMatchObject({ state: "delivered", delivery: { attempts: 1, last_status: status } });
+		expect(await getWatch(id)).toMatchObject({
+			state: "delivered",
+			delivery: { attempts: 1, last_status: status },
+		});
 	});
 
 	it.each([301, 302, 303, 307, 308, 400, 401, 403, 404, 409, 422, 500, 502, 503, 504])(
 		"%i is retried 5 s later (jitter pinned), and redirects are never followed",
 		async (status) => {
-			const { asset, cb, id } = await activeWatch([{ status, headers: { location: "https://elsewhere.example/steal" } }, 204]);
+			const { asset, cb, id } = await activeWatch([
+				{ status, headers: { location: "https://elsewhere.example/steal" } },
+				204,
+			]);
 			await step(vclock, asset);
 			const sentAt = vclock.t;
 			const w = await getWatch(id);
@@ -116,7 +130,8 @@ describe("one asset, several receivers", () => {
 		const slow = `https://slow.example/${asset}`;
 		const fast = [1, 2, 3].map((i) => `https://fast${i}.example/${asset}`);
 		fakes.receiver(slow, { hang: true }, 204);
-		for (const u of [slow, ...fast]) await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: u } });
+		for (const u of [slow, ...fast])
+			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: u } });
 
 		const started = Date.now();
 		const arrivals: Record<string, number> = {};
@@ -136,7 +151,9 @@ describe("one asset, several receivers", () => {
 		expect(took).toBeGreaterThanOrEqual(1000);
 		for (const u of fast) expect(arrivals[u]).toBeLessThan(500);
 		const states = await Promise.all(
-			fakes.deliveries.filter((d) => fast.includes(d.url)).map(async (d) => (await getWatch(d.json.data.watch_id as string)).state),
+			fakes.deliveries
+				.filter((d) => fast.includes(d.url))
+				.map(async (d) => (await getWatch(d.json.data.watch_id as string)).state),
 		);
 		expect(states).toEqual(["delivered", "delivered", "delivered"]);
 	});

@@ -19,7 +19,12 @@ afterEach(() => {
 
 let n = 0;
 const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
-type Watch = { id: string; state: string; callback_header_names: string[]; delivery: { attempts: number } | null };
+type Watch = {
+	id: string;
+	state: string;
+	callback_header_names: string[];
+	delivery: { attempts: number } | null;
+};
 const getWatch = async (id: string) => json<Watch>(await call("GET", `/v1/watches/${id}`));
 const register = (asset: string, url: string, extra: Record<string, unknown> = {}) =>
 	call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url, ...extra } });
@@ -90,14 +95,19 @@ describe("registration", () => {
 		const asset = unique("hdrs");
 		const url = `https://receiver.example/${asset}`;
 		fakes.script(asset, { status: "Active" });
-		const res = await register(asset, url, { callback_headers: { Authorization: "Bearer rcv-77", "X-Tenant": "t-9" } });
+		const res = await register(asset, url, {
+			callback_headers: { Authorization: "Bearer rcv-77", "X-Tenant": "t-9" },
+		});
 		const text = await res.text();
 		expect(text).not.toContain("rcv-77");
 		expect(text).not.toContain("t-9");
 		const w = JSON.parse(text) as Watch;
 		expect(w.callback_header_names.sort()).toEqual(["authorization", "x-tenant"]);
 		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
-		expect(fakes.deliveriesTo(url)[0]?.headers).toMatchObject({ authorization: "Bearer rcv-77", "x-tenant": "t-9" });
+		expect(fakes.deliveriesTo(url)[0]?.headers).toMatchObject({
+			authorization: "Bearer rcv-77",
+			"x-tenant": "t-9",
+		});
 		expect(JSON.stringify(await getWatch(w.id))).not.toContain("rcv-77");
 	});
 
@@ -112,7 +122,9 @@ describe("registration", () => {
 		);
 		const res = await call("POST", "/v1/watches/batch", { body: { watches: items } });
 		expect(res.status).toBe(200);
-		const { results } = await json<{ results: { index: number; status: number; error?: { code: string } }[] }>(res);
+		const { results } = await json<{
+			results: { index: number; status: number; error?: { code: string } }[];
+		}>(res);
 		expect(results).toHaveLength(100);
 		results.forEach((r, i) => {
 			expect(r.index).toBe(i);

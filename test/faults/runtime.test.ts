@@ -30,7 +30,9 @@ describe("crashes", () => {
 		fakes.script(asset, { status: "Active" });
 		// The receiver takes the callback, then the runtime dies before the answer is recorded.
 		fakes.receiver(url, { hang: true }, 204);
-		const w = await json<Watch>(await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }));
+		const w = await json<Watch>(
+			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
+		);
 		vclock.t = (await alarmAt(asset)) as number;
 		const run = runDurableObjectAlarm(stubOf(asset)).catch(() => "aborted");
 		while (fakes.deliveriesTo(url).length === 0) await new Promise((r) => setTimeout(r, 5));
@@ -66,7 +68,9 @@ describe("crashes", () => {
 		const url = `https://receiver.example/${asset}`;
 		fakes.script(asset, { status: "Processing" }, { status: "Processing" }, { status: "Active" });
 		fakes.receiver(url, 500, 204);
-		const w = await json<Watch>(await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }));
+		const w = await json<Watch>(
+			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
+		);
 		for (let i = 0; i < 10 && (await getWatch(w.id)).state !== "delivered"; i++) {
 			await evictDurableObject(stubOf(asset)).catch(() => {});
 			await step(vclock, asset);
@@ -82,7 +86,9 @@ describe("the clock", () => {
 		const url = `https://receiver.example/${asset}`;
 		fakes.script(asset, { status: "Processing" }, { status: "Active" });
 		fakes.receiver(url, 500, 204);
-		const w = await json<Watch>(await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }));
+		const w = await json<Watch>(
+			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
+		);
 		await step(vclock, asset);
 		vclock.advance(3_600_000);
 		await step(vclock, asset);
@@ -95,7 +101,9 @@ describe("the clock", () => {
 	it("an alarm that fires early (clock behind) does nothing and keeps its time", async () => {
 		const asset = unique("early");
 		fakes.script(asset, { status: "Processing" });
-		await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: `https://r.example/${asset}` } });
+		await call("POST", "/v1/watches", {
+			body: { asset_id: asset, callback_url: `https://r.example/${asset}` },
+		});
 		await step(vclock, asset);
 		const due = (await alarmAt(asset)) as number;
 		vclock.t = due - 60_000;

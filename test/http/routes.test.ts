@@ -21,7 +21,14 @@ afterEach(() => {
 let n = 0;
 const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
-type Watch = { id: string; state: string; asset_id: string; callback_url: string; metadata: unknown; callback_header_names: string[] };
+type Watch = {
+	id: string;
+	state: string;
+	asset_id: string;
+	callback_url: string;
+	metadata: unknown;
+	callback_header_names: string[];
+};
 
 async function expectError(res: Response, status: number, code: string): Promise<ErrorBody> {
 	expect(res.status).toBe(status);
@@ -55,12 +62,20 @@ describe("open routes", () => {
 		expect(h.missing_config.sort()).toEqual(["CRUN_API_KEY", "WEBHOOK_SECRET"]);
 		const res = await app.request(
 			"/v1/watches",
-			{ method: "POST", headers: { authorization: "Bearer tok_alpha_5b1c", "content-type": "application/json" }, body: JSON.stringify(body("nc-1")) },
+			{
+				method: "POST",
+				headers: { authorization: "Bearer tok_alpha_5b1c", "content-type": "application/json" },
+				body: JSON.stringify(body("nc-1")),
+			},
 			partial,
 		);
 		const err = await expectError(res, 503, "not_configured");
 		expect(err.error.message).toContain("CRUN_API_KEY");
-		const noTokens = await app.request("/v1/assets/x", { headers: { authorization: "Bearer tok_alpha_5b1c" } }, { ...env, API_TOKENS: "" });
+		const noTokens = await app.request(
+			"/v1/assets/x",
+			{ headers: { authorization: "Bearer tok_alpha_5b1c" } },
+			{ ...env, API_TOKENS: "" },
+		);
 		expect((await expectError(noTokens, 503, "not_configured")).error.message).toContain("API_TOKENS");
 	});
 
@@ -69,7 +84,14 @@ describe("open routes", () => {
 		expect(res.status).toBe(200);
 		const doc = await json<{ openapi: string; paths: Record<string, unknown> }>(res);
 		expect(doc.openapi).toBe("3.1.0");
-		for (const p of ["/v1/watches", "/v1/watches/{id}", "/v1/watches/{id}/redeliver", "/v1/watches/batch", "/v1/assets/{asset_id}", "/healthz"])
+		for (const p of [
+			"/v1/watches",
+			"/v1/watches/{id}",
+			"/v1/watches/{id}/redeliver",
+			"/v1/watches/batch",
+			"/v1/assets/{asset_id}",
+			"/healthz",
+		])
 			expect(Object.keys(doc.paths)).toContain(p);
 	});
 
@@ -82,7 +104,11 @@ describe("auth", () => {
 	it("needs a configured bearer token on /v1/*", async () => {
 		await expectError(await call("GET", "/v1/assets/a", { token: null }), 401, "unauthorized");
 		await expectError(await call("GET", "/v1/assets/a", { token: "tok_alpha_5b1" }), 401, "unauthorized");
-		await expectError(await call("GET", "/v1/assets/a", { token: null, headers: { authorization: "Basic eDp5" } }), 401, "unauthorized");
+		await expectError(
+			await call("GET", "/v1/assets/a", { token: null, headers: { authorization: "Basic eDp5" } }),
+			401,
+			"unauthorized",
+		);
 	});
 });
 
@@ -104,7 +130,9 @@ describe("POST /v1/watches", () => {
 
 	it("never returns callback header values", async () => {
 		const a = unique("hdr");
-		const res = await call("POST", "/v1/watches", { body: body(a, { callback_headers: { Authorization: "Bearer receiver-secret-77" } }) });
+		const res = await call("POST", "/v1/watches", {
+			body: body(a, { callback_headers: { Authorization: "Bearer receiver-secret-77" } }),
+		});
 		const text = await res.text();
 		expect(res.status).toBe(201);
 		expect(text).not.toContain("receiver-secret-77");
@@ -115,15 +143,54 @@ describe("POST /v1/watches", () => {
 		["not JSON", "{nope", 400, "invalid_request"],
 		["an array", [], 400, "invalid_request"],
 		["a missing asset_id", { callback_url: "https://r.example/x" }, 400, "invalid_request"],
-		["a bad asset_id", { asset_id: "has space", callback_url: "https://r.example/x" }, 400, "invalid_request"],
-		["a 129-char asset_id", { asset_id: "a".repeat(129), callback_url: "https://r.example/x" }, 400, "invalid_request"],
+		[
+			"a bad asset_id",
+			{ asset_id: "has space", callback_url: "https://r.example/x" },
+			400,
+			"invalid_request",
+		],
+		[
+			"a 129-char asset_id",
+			{ asset_id: "a".repeat(129), callback_url: "https://r.example/x" },
+			400,
+			"invalid_request",
+		],
 		["an http callback", { asset_id: "x", callback_url: "http://r.example/x" }, 400, "invalid_request"],
 		["a private callback", { asset_id: "x", callback_url: "https://10.0.0.1/x" }, 400, "invalid_request"],
-		["an unknown event", { asset_id: "x", callback_url: "https://r.example/x", events: ["asset.deleted"] }, 400, "invalid_request"],
-		["metadata over 4 KiB", { asset_id: "x", callback_url: "https://r.example/x", metadata: { s: "x".repeat(4100) } }, 400, "invalid_request"],
-		["metadata not an object", { asset_id: "x", callback_url: "https://r.example/x", metadata: [1] }, 400, "invalid_request"],
-		["a reserved callback header", { asset_id: "x", callback_url: "https://r.example/x", callback_headers: { "Webhook-Id": "x" } }, 400, "invalid_request"],
-		["11 callback headers", { asset_id: "x", callback_url: "https://r.example/x", callback_headers: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`x-h${i}`, "v"])) }, 400, "invalid_request"],
+		[
+			"an unknown event",
+			{ asset_id: "x", callback_url: "https://r.example/x", events: ["asset.deleted"] },
+			400,
+			"invalid_request",
+		],
+		[
+			"metadata over 4 KiB",
+			{ asset_id: "x", callback_url: "https://r.example/x", metadata: { s: "x".repeat(4100) } },
+			400,
+			"invalid_request",
+		],
+		[
+			"metadata not an object",
+			{ asset_id: "x", callback_url: "https://r.example/x", metadata: [1] },
+			400,
+			"invalid_request",
+		],
+		[
+			"a reserved callback header",
+			{ asset_id: "x", callback_url: "https://r.example/x", callback_headers: { "Webhook-Id": "x" } },
+			400,
+			"invalid_request",
+		],
+		[
+			"11 callback headers",
+			{
+				asset_id: "x",
+				callback_url: "https://r.example/x",
+				callback_headers: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`x-h${i}`, "v"])),
+			},
+			400,
+			"invalid_request",
+		],
 	])("refuses %s with a 4xx and registers nothing", async (_what, payload, status, code) => {
 		const res = await call("POST", "/v1/watches", { body: payload });
 		await expectError(res, status, code);
@@ -139,11 +206,18 @@ describe("POST /v1/watches", () => {
 
 	it("415 for a body that is not JSON, 413 over 64 KiB", async () => {
 		await expectError(
-			await call("POST", "/v1/watches", { body: "asset_id=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+			await call("POST", "/v1/watches", {
+				body: "asset_id=x",
+				headers: { "content-type": "application/x-www-form-urlencoded" },
+			}),
 			415,
 			"unsupported_media_type",
 		);
-		await expectError(await call("POST", "/v1/watches", { body: { ...body("x"), metadata: { s: "x".repeat(70_000) } } }), 413, "payload_too_large");
+		await expectError(
+			await call("POST", "/v1/watches", { body: { ...body("x"), metadata: { s: "x".repeat(70_000) } } }),
+			413,
+			"payload_too_large",
+		);
 	});
 
 	it("a refused registration leaves no watch behind", async () => {
@@ -158,10 +232,18 @@ describe("POST /v1/watches", () => {
 describe("POST /v1/watches/batch", () => {
 	it("answers a result per item, valid and invalid mixed", async () => {
 		const a = unique("batch");
-		const items = [body(`${a}-1`), { asset_id: "bad id", callback_url: "https://r.example/" }, body(`${a}-1`), { nope: true }, body(`${a}-2`)];
+		const items = [
+			body(`${a}-1`),
+			{ asset_id: "bad id", callback_url: "https://r.example/" },
+			body(`${a}-1`),
+			{ nope: true },
+			body(`${a}-2`),
+		];
 		const res = await call("POST", "/v1/watches/batch", { body: { watches: items } });
 		expect(res.status).toBe(200);
-		const { results } = await json<{ results: { index: number; status: number; watch?: Watch; error?: { code: string; message: string } }[] }>(res);
+		const { results } = await json<{
+			results: { index: number; status: number; watch?: Watch; error?: { code: string; message: string } }[];
+		}>(res);
 		expect(results.map((r) => r.status)).toEqual([201, 400, 200, 400, 201]);
 		expect(results[2]?.watch?.id).toBe(results[0]?.watch?.id);
 		expect(results[3]?.error?.message).toContain("nope");
@@ -169,7 +251,11 @@ describe("POST /v1/watches/batch", () => {
 
 	it("refuses more than 100 items", async () => {
 		const items = Array.from({ length: 101 }, (_, i) => body(`too-many-${i}`));
-		await expectError(await call("POST", "/v1/watches/batch", { body: { watches: items } }), 400, "invalid_request");
+		await expectError(
+			await call("POST", "/v1/watches/batch", { body: { watches: items } }),
+			400,
+			"invalid_request",
+		);
 	});
 });
 
@@ -179,8 +265,16 @@ describe("a watch by id", () => {
 		const w = await json<Watch>(await call("POST", "/v1/watches", { body: body(a) }));
 		expect((await call("GET", `/v1/watches/${w.id}`)).status).toBe(200);
 		await expectError(await call("GET", `/v1/watches/${w.id}`, { token: TOKEN_B }), 404, "watch_not_found");
-		await expectError(await call("DELETE", `/v1/watches/${w.id}`, { token: TOKEN_B }), 404, "watch_not_found");
-		await expectError(await call("POST", `/v1/watches/${w.id}/redeliver`, { token: TOKEN_B }), 404, "watch_not_found");
+		await expectError(
+			await call("DELETE", `/v1/watches/${w.id}`, { token: TOKEN_B }),
+			404,
+			"watch_not_found",
+		);
+		await expectError(
+			await call("POST", `/v1/watches/${w.id}/redeliver`, { token: TOKEN_B }),
+			404,
+			"watch_not_found",
+		);
 		await expectError(await call("GET", "/v1/watches/w_nope"), 404, "watch_not_found");
 		await expectError(await call("GET", `/v1/watches/${w.id.slice(0, -2)}zz`), 404, "watch_not_found");
 	});
@@ -214,7 +308,13 @@ describe("GET /v1/assets/:asset_id", () => {
 		const res = await call("GET", `/v1/assets/${a}`);
 		expect(res.status).toBe(200);
 		expect(res.headers.get("cache-control")).toBe("no-store");
-		expect(await json(res)).toMatchObject({ asset_id: a, status: "Processing", watched: true, checks: 1, name: `name-of-${a}` });
+		expect(await json(res)).toMatchObject({
+			asset_id: a,
+			status: "Processing",
+			watched: true,
+			checks: 1,
+			name: `name-of-${a}`,
+		});
 		expect(fakes.callsFor(a)).toBe(calls);
 	});
 

@@ -35,7 +35,9 @@ export type ReceiverAnswer =
 /** A request that never answers, until the caller's signal aborts it (as a real timeout does). */
 function hang(signal: AbortSignal | null | undefined): Promise<Response> {
 	return new Promise((_resolve, reject) => {
-		signal?.addEventListener("abort", () => reject(signal.reason ?? new DOMException("aborted", "AbortError")));
+		signal?.addEventListener("abort", () =>
+			reject(signal.reason ?? new DOMException("aborted", "AbortError")),
+		);
 	});
 }
 
@@ -87,7 +89,10 @@ export class Fakes {
 	private async answerUpstream(req: Request, url: URL, signal?: AbortSignal | null): Promise<Response> {
 		const assetId = url.searchParams.get("asset_id") ?? "";
 		this.upstreamCalls.push({ assetId, apiKey: req.headers.get("x-api-key"), at: clock.now() });
-		const a = this.next(this.upstream.get(assetId)) ?? { http: 200, body: JSON.stringify({ code: 404, message: "asset not found", data: null }) };
+		const a = this.next(this.upstream.get(assetId)) ?? {
+			http: 200,
+			body: JSON.stringify({ code: 404, message: "asset not found", data: null }),
+		};
 		if ("throws" in a) throw new TypeError(a.throws);
 		if ("hang" in a) return hang(signal);
 		if ("http" in a) return new Response(a.body, { status: a.http, headers: a.headers });

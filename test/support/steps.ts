@@ -1,7 +1,7 @@
 // Stepping an asset's Durable Object through its alarms on the virtual clock.
 
-import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import type { VirtualClock } from "./fakes";
 
 export const stubOf = (assetId: string) => env.ASSET_WATCHER.getByName(assetId);
@@ -19,7 +19,12 @@ export async function step(vclock: VirtualClock, assetId: string): Promise<boole
 }
 
 /** Steps until `done()` holds, failing after `max` alarms. */
-export async function stepUntil(vclock: VirtualClock, assetId: string, done: () => boolean | Promise<boolean>, max = 50): Promise<number> {
+export async function stepUntil(
+	vclock: VirtualClock,
+	assetId: string,
+	done: () => boolean | Promise<boolean>,
+	max = 50,
+): Promise<number> {
 	for (let i = 0; i < max; i++) {
 		if (await done()) return i;
 		if (!(await step(vclock, assetId))) {

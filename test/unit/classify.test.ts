@@ -25,7 +25,8 @@ describe("normalizeTime", () => {
 		expect(normalizeTime(1795860000000)).toBe("2026-11-28T10:00:00.000Z");
 	});
 	it("returns null for anything else", () => {
-		for (const v of [null, undefined, "", "yesterday", {}, [], true, Number.NaN]) expect(normalizeTime(v)).toBeNull();
+		for (const v of [null, undefined, "", "yesterday", {}, [], true, Number.NaN])
+			expect(normalizeTime(v)).toBeNull();
 	});
 });
 
@@ -34,7 +35,14 @@ describe("classifyAnswer", () => {
 		const out = classifyAnswer(200, h(), env(200, asset("Failed", { ErrorMessage: "bad codec" })), NOW);
 		expect(out).toMatchObject({
 			kind: "ok",
-			asset: { status: "Failed", name: "clip", assetType: "Video", createTime: "2026-11-28T10:00:00.000Z", updateTime: "2026-11-28T10:00:00.000Z", message: "success" },
+			asset: {
+				status: "Failed",
+				name: "clip",
+				assetType: "Video",
+				createTime: "2026-11-28T10:00:00.000Z",
+				updateTime: "2026-11-28T10:00:00.000Z",
+				message: "success",
+			},
 		});
 		if (out.kind === "ok") expect(out.asset.data.ErrorMessage).toBe("bad codec");
 	});
@@ -78,7 +86,9 @@ describe("classifyAnswer", () => {
 
 	it("reads Retry-After as seconds or an HTTP-date", () => {
 		expect(classifyAnswer(429, h({ "retry-after": "30" }), "", NOW)).toMatchObject({ retryAfterMs: 30_000 });
-		expect(classifyAnswer(429, h({ "retry-after": new Date(NOW + 90_000).toUTCString() }), "", NOW)).toMatchObject({
+		expect(
+			classifyAnswer(429, h({ "retry-after": new Date(NOW + 90_000).toUTCString() }), "", NOW),
+		).toMatchObject({
 			retryAfterMs: 90_000,
 		});
 		expect(classifyAnswer(429, h({ "retry-after": "soon" }), "", NOW)).toMatchObject({ retryAfterMs: null });

@@ -3,11 +3,16 @@ import { describe, expect, it } from "vitest";
 import { maxAttempts, planNextAttempt } from "../../src/delivery/policy";
 
 const schedule = [5, 300, 1800, 7200, 18000, 36000, 36000];
-const status = (s: number, retryAfterMs: number | null = null) => ({ kind: "response" as const, status: s, retryAfterMs });
+const status = (s: number, retryAfterMs: number | null = null) => ({
+	kind: "response" as const,
+	status: s,
+	retryAfterMs,
+});
 
 describe("delivery policy", () => {
 	it("any 2xx is delivered", () => {
-		for (const s of [200, 201, 202, 204, 299]) expect(planNextAttempt(1, status(s), schedule, 0.5)).toEqual({ kind: "delivered" });
+		for (const s of [200, 201, 202, 204, 299])
+			expect(planNextAttempt(1, status(s), schedule, 0.5)).toEqual({ kind: "delivered" });
 	});
 
 	it("410 cancels", () => {
@@ -15,7 +20,14 @@ describe("delivery policy", () => {
 	});
 
 	it("3xx, 4xx, 5xx and network errors retry on the schedule", () => {
-		for (const r of [status(301), status(400), status(404), status(500), status(503), { kind: "error" as const, error: "refused" }]) {
+		for (const r of [
+			status(301),
+			status(400),
+			status(404),
+			status(500),
+			status(503),
+			{ kind: "error" as const, error: "refused" },
+		]) {
 			expect(planNextAttempt(1, r, schedule, 0.5)).toEqual({ kind: "retry", delayMs: 5000 });
 			expect(planNextAttempt(2, r, schedule, 0.5)).toEqual({ kind: "retry", delayMs: 300_000 });
 		}
@@ -29,9 +41,15 @@ describe("delivery policy", () => {
 	});
 
 	it("Retry-After pushes the next attempt later, never earlier, and at most an hour", () => {
-		expect(planNextAttempt(1, status(429, 120_000), schedule, 0.5)).toEqual({ kind: "retry", delayMs: 120_000 });
+		expect(planNextAttempt(1, status(429, 120_000), schedule, 0.5)).toEqual({
+			kind: "retry",
+			delayMs: 120_000,
+		});
 		expect(planNextAttempt(2, status(429, 1000), schedule, 0.5)).toEqual({ kind: "retry", delayMs: 300_000 });
-		expect(planNextAttempt(1, status(503, 86_400_000), schedule, 0.5)).toEqual({ kind: "retry", delayMs: 3_600_000 });
+		expect(planNextAttempt(1, status(503, 86_400_000), schedule, 0.5)).toEqual({
+			kind: "retry",
+			delayMs: 3_600_000,
+		});
 	});
 
 	it("gives up after the immediate attempt plus one per schedule entry", () => {

@@ -13,7 +13,15 @@ import {
 const s: PollSettings = { initialMs: 2000, maxMs: 60_000, backoff: 1.5 };
 const processing: CheckOutcome = {
 	kind: "ok",
-	asset: { status: "Processing", name: null, assetType: null, createTime: null, updateTime: null, data: {}, message: "success" },
+	asset: {
+		status: "Processing",
+		name: null,
+		assetType: null,
+		createTime: null,
+		updateTime: null,
+		data: {},
+		message: "success",
+	},
 };
 const T0 = 1_800_000_000_000;
 
@@ -49,13 +57,25 @@ describe("what each answer does to the schedule", () => {
 
 	it("Active and Failed stop polling", () => {
 		for (const status of ["Active", "Failed"]) {
-			const plan = planNextCheck(at(3), { kind: "ok", asset: { ...processing.asset, status } } as CheckOutcome, T0, s, 0.5);
+			const plan = planNextCheck(
+				at(3),
+				{ kind: "ok", asset: { ...processing.asset, status } } as CheckOutcome,
+				T0,
+				s,
+				0.5,
+			);
 			expect(plan).toEqual({ kind: "terminal" });
 		}
 	});
 
 	it("an unknown Status is not terminal", () => {
-		const plan = planNextCheck(at(0), { kind: "ok", asset: { ...processing.asset, status: "Weird" } } as CheckOutcome, T0, s, 0.5);
+		const plan = planNextCheck(
+			at(0),
+			{ kind: "ok", asset: { ...processing.asset, status: "Weird" } } as CheckOutcome,
+			T0,
+			s,
+			0.5,
+		);
 		expect(plan.kind).toBe("again");
 	});
 
@@ -65,12 +85,24 @@ describe("what each answer does to the schedule", () => {
 	});
 
 	it("429 honours Retry-After, else waits max(2 × interval, POLL_MAX_MS)", () => {
-		expect(planNextCheck(at(0), { kind: "rate_limited", error: "", retryAfterMs: 90_000 }, T0, s, 0)).toMatchObject({ delayMs: 90_000 });
-		expect(planNextCheck(at(0), { kind: "rate_limited", error: "", retryAfterMs: null }, T0, s, 0)).toMatchObject({ delayMs: 60_000 });
-		const late = planNextCheck(at(20), { kind: "rate_limited", error: "", retryAfterMs: null }, T0, { ...s, maxMs: 50_000 }, 0);
+		expect(
+			planNextCheck(at(0), { kind: "rate_limited", error: "", retryAfterMs: 90_000 }, T0, s, 0),
+		).toMatchObject({ delayMs: 90_000 });
+		expect(
+			planNextCheck(at(0), { kind: "rate_limited", error: "", retryAfterMs: null }, T0, s, 0),
+		).toMatchObject({ delayMs: 60_000 });
+		const late = planNextCheck(
+			at(20),
+			{ kind: "rate_limited", error: "", retryAfterMs: null },
+			T0,
+			{ ...s, maxMs: 50_000 },
+			0,
+		);
 		expect(late).toMatchObject({ delayMs: 100_000 });
 		// A Retry-After of a day is capped at an hour.
-		expect(planNextCheck(at(0), { kind: "rate_limited", error: "", retryAfterMs: 86_400_000 }, T0, s, 0)).toMatchObject({ delayMs: 3_600_000 });
+		expect(
+			planNextCheck(at(0), { kind: "rate_limited", error: "", retryAfterMs: 86_400_000 }, T0, s, 0),
+		).toMatchObject({ delayMs: 3_600_000 });
 	});
 
 	it("455 waits at least five minutes", () => {

@@ -17,13 +17,28 @@ afterEach(() => {
 	vclock.uninstall();
 });
 
-type Watch = { id: string; state: string; delivery: { attempts: number; webhook_id: string; recent_attempts: { status: number }[]; last_status: number | null } | null };
+type Watch = {
+	id: string;
+	state: string;
+	delivery: {
+		attempts: number;
+		webhook_id: string;
+		recent_attempts: { status: number }[];
+		last_status: number | null;
+	} | null;
+};
 
 let n = 0;
 const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
-async function register(assetId: string, callbackUrl: string, extra: Record<string, unknown> = {}): Promise<Watch> {
-	const res = await call("POST", "/v1/watches", { body: { asset_id: assetId, callback_url: callbackUrl, ...extra } });
+async function register(
+	assetId: string,
+	callbackUrl: string,
+	extra: Record<string, unknown> = {},
+): Promise<Watch> {
+	const res = await call("POST", "/v1/watches", {
+		body: { asset_id: assetId, callback_url: callbackUrl, ...extra },
+	});
 	expect(res.status).toBe(201);
 	return json<Watch>(res);
 }
@@ -34,7 +49,10 @@ const getWatch = async (id: string) => json<Watch>(await call("GET", `/v1/watche
 function verify(d: { body: string; headers: Record<string, string> }) {
 	const now = vi.spyOn(Date, "now").mockReturnValue(Number(d.headers["webhook-timestamp"]) * 1000);
 	try {
-		return new Webhook(WEBHOOK_SECRET).verify(d.body, d.headers) as { type: string; data: Record<string, unknown> };
+		return new Webhook(WEBHOOK_SECRET).verify(d.body, d.headers) as {
+			type: string;
+			data: Record<string, unknown>;
+		};
 	} finally {
 		now.mockRestore();
 	}
@@ -78,17 +96,31 @@ describe("polling to a terminal status", () => {
 
 		const after = await getWatch(w.id);
 		expect(after.state).toBe("delivered");
-		expect(after.delivery).toMatchObject({ attempts: 1, last_status: 204, webhook_id: d.headers["webhook-id"] });
+		expect(after.delivery).toMatchObject({
+			attempts: 1,
+			last_status: 204,
+			webhook_id: d.headers["webhook-id"],
+		});
 		// Nothing left to do: polling stopped, no alarm.
 		expect(await alarmAt(asset)).toBeNull();
 		const status = await json(await call("GET", `/v1/assets/${asset}`));
-		expect(status).toMatchObject({ status: "Active", watched: true, checks: 3, next_check_at: null, last_error: null });
+		expect(status).toMatchObject({
+			status: "Active",
+			watched: true,
+			checks: 3,
+			next_check_at: null,
+			last_error: null,
+		});
 	});
 
 	it("Processing → Failed: the upstream's error and message pass through", async () => {
 		const asset = unique("fail");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Processing" }, { status: "Failed", data: { ErrorMessage: "unsupported codec" }, message: "asset failed" });
+		fakes.script(
+			asset,
+			{ status: "Processing" },
+			{ status: "Failed", data: { ErrorMessage: "unsupported codec" }, message: "asset failed" },
+		);
 		await register(asset, url);
 		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
 		const [d] = fakes.deliveriesTo(url);
@@ -212,7 +244,10 @@ describe("giving up", () => {
 		const w = await register(asset, url);
 		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
 		const [d] = fakes.deliveriesTo(url);
-		expect(d?.json).toMatchObject({ type: "watch.expired", data: { reason: "not_found", status: "Unknown" } });
+		expect(d?.json).toMatchObject({
+			type: "watch.expired",
+			data: { reason: "not_found", status: "Unknown" },
+		});
 		const calls = fakes.upstreamCalls.filter((c) => c.assetId === asset);
 		expect(calls.length).toBeGreaterThanOrEqual(3);
 		expect(calls.at(-1)!.at - calls[0]!.at).toBeGreaterThanOrEqual(60_000);
@@ -222,11 +257,17 @@ describe("giving up", () => {
 	it("422 → watch.expired invalid_asset_id at once", async () => {
 		const asset = unique("bad");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { http: 200, body: JSON.stringify({ code: 422, message: "invalid asset id", data: null }) });
+		fakes.script(asset, {
+			http: 200,
+			body: JSON.stringify({ code: 422, message: "invalid asset id", data: null }),
+		});
 		await register(asset, url);
 		await step(vclock, asset);
 		expect(fakes.callsFor(asset)).toBe(1);
-		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({ type: "watch.expired", data: { reason: "invalid_asset_id" } });
+		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({
+			type: "watch.expired",
+			data: { reason: "invalid_asset_id" },
+		});
 	});
 
 	it("past WATCH_TTL_S → watch.expired ttl, and polling stops", async () => {
@@ -237,7 +278,10 @@ describe("giving up", () => {
 		await step(vclock, asset);
 		vclock.advance(172_800_000);
 		await step(vclock, asset);
-		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({ type: "watch.expired", data: { reason: "ttl", status: "Processing" } });
+		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({
+			type: "watch.expired",
+			data: { reason: "ttl", status: "Processing" },
+		});
 		expect((await getWatch(w.id)).state).toBe("delivered");
 		expect(await alarmAt(asset)).toBeNull();
 	});
