@@ -72,7 +72,11 @@ export async function uploadAsset(settings: CrunSettings, upload: UploadRequest)
 	try {
 		const res = await fetch(`${settings.apiBase}/api/v1/client/job/asset-upload`, {
 			method: "POST",
-			headers: { "x-api-key": settings.apiKey, accept: "application/json", "content-type": "application/json" },
+			headers: {
+				"x-api-key": settings.apiKey,
+				accept: "application/json",
+				"content-type": "application/json",
+			},
 			body: JSON.stringify({ name: upload.name, asset_type: upload.asset_type, asset_url: upload.asset_url }),
 			signal: AbortSignal.timeout(settings.timeoutMs),
 		});
@@ -81,7 +85,13 @@ export async function uploadAsset(settings: CrunSettings, upload: UploadRequest)
 	} catch (err) {
 		const name = err instanceof Error ? err.name : "";
 		if (name === "TimeoutError" || name === "AbortError")
-			return { kind: "failed", message: `upstream timed out after ${settings.timeoutMs} ms; the asset may have been created` };
-		return { kind: "failed", message: `upstream unreachable: ${err instanceof Error ? err.message : String(err)}` };
+			return {
+				kind: "failed",
+				message: `upstream timed out after ${settings.timeoutMs} ms; the asset may have been created`,
+			};
+		return {
+			kind: "failed",
+			message: `upstream unreachable: ${err instanceof Error ? err.message : String(err)}`,
+		};
 	}
 }

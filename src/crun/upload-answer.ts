@@ -18,7 +18,10 @@ export type UploadOutcome =
 	| { kind: "failed"; message: string };
 
 function excerpt(text: string): string {
-	const flat = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+	const flat = text
+		.replace(/<[^>]*>/g, " ")
+		.replace(/\s+/g, " ")
+		.trim();
 	return flat.length > 120 ? `${flat.slice(0, 120)}…` : flat;
 }
 
@@ -41,7 +44,12 @@ function failure(code: number, message: string | null, retryAfterMs: number | nu
 	}
 }
 
-export function classifyUpload(httpStatus: number, headers: Headers, body: string, now: number): UploadOutcome {
+export function classifyUpload(
+	httpStatus: number,
+	headers: Headers,
+	body: string,
+	now: number,
+): UploadOutcome {
 	const retryAfterMs = parseRetryAfter(headers.get("retry-after"), now);
 	let json: unknown;
 	try {
@@ -49,21 +57,29 @@ export function classifyUpload(httpStatus: number, headers: Headers, body: strin
 	} catch {
 		json = undefined;
 	}
-	const envelope = json !== null && typeof json === "object" && !Array.isArray(json) ? (json as Record<string, unknown>) : null;
+	const envelope =
+		json !== null && typeof json === "object" && !Array.isArray(json)
+			? (json as Record<string, unknown>)
+			: null;
 	const bodyCode = typeof envelope?.code === "number" ? envelope.code : null;
-	const message = typeof envelope?.message === "string" && envelope.message !== "" ? envelope.message.slice(0, 500) : null;
+	const message =
+		typeof envelope?.message === "string" && envelope.message !== "" ? envelope.message.slice(0, 500) : null;
 
 	if (httpStatus < 200 || httpStatus > 299) {
 		// When both say error, the body's code is the more specific one (proxies answer generic 5xx).
 		const code = bodyCode !== null && bodyCode !== 200 ? bodyCode : httpStatus;
 		return failure(code, message ?? (envelope || !body ? null : excerpt(body)), retryAfterMs);
 	}
-	if (!envelope) return { kind: "failed", message: `unreadable upstream answer: ${excerpt(body) || "(empty)"}` };
+	if (!envelope)
+		return { kind: "failed", message: `unreadable upstream answer: ${excerpt(body) || "(empty)"}` };
 	if (bodyCode !== null && bodyCode !== 200) return failure(bodyCode, message, retryAfterMs);
 	const data = envelope.data;
 	const assetId =
-		data !== null && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>).AssetId : undefined;
-	if (typeof assetId !== "string" || assetId === "") return { kind: "failed", message: "upstream answer has no data.AssetId" };
+		data !== null && typeof data === "object" && !Array.isArray(data)
+			? (data as Record<string, unknown>).AssetId
+			: undefined;
+	if (typeof assetId !== "string" || assetId === "")
+		return { kind: "failed", message: "upstream answer has no data.AssetId" };
 	return { kind: "ok", assetId, message };
 }
 
@@ -78,17 +94,41 @@ export function uploadError(outcome: Exclude<UploadOutcome, { kind: "ok" }>): Ht
 			return new HttpError(400, "upstream_rejected", `the upstream refused the upload: ${outcome.message}`);
 		case "operator":
 			return outcome.code === 401
-				? new HttpError(502, "upstream_unauthorized", `the upstream refused the service's API key (${outcome.message}); the operator must fix CRUN_API_KEY`)
-				: new HttpError(502, "upstream_payment_required", `the upstream account has no credits left (${outcome.message}); the operator must top it up`);
+				? new HttpError(
+						502,
+						"upstream_unauthorized",
+						`the upstream refused the service's API key (${outcome.message}); the operator must fix CRUN_API_KEY`,
+					)
+				: new HttpError(
+						502,
+						"upstream_payment_required",
+						`the upstream account has no credits left (${outcome.message}); the operator must top it up`,
+					);
 		case "rate_limited":
-			return new HttpError(429, "upstream_rate_limited", `the upstream is rate limiting uploads (${outcome.message})`, undefined, {
-				"retry-after": String(Math.max(1, outcome.retryAfterS ?? RATE_LIMIT_WAIT_S)),
-			});
+			return new HttpError(
+				429,
+				"upstream_rate_limited",
+				`the upstream is rate limiting uploads (${outcome.message})`,
+				undefined,
+				{
+					"retry-after": String(Math.max(1, outcome.retryAfterS ?? RATE_LIMIT_WAIT_S)),
+				},
+			);
 		case "maintenance":
-			return new HttpError(503, "upstream_maintenance", `the upstream is in maintenance (${outcome.message})`, undefined, {
-				"retry-after": String(Math.max(1, outcome.retryAfterS ?? MAINTENANCE_WAIT_S)),
-			});
+			return new HttpError(
+				503,
+				"upstream_maintenance",
+				`the upstream is in maintenance (${outcome.message})`,
+				undefined,
+				{
+					"retry-after": String(Math.max(1, outcome.retryAfterS ?? MAINTENANCE_WAIT_S)),
+				},
+			);
 		case "failed":
-			return new HttpError(502, "upstream_error", `the upstream could not take the upload (${outcome.message})`);
+			return new HttpError(
+				502,
+				"upstream_error",
+				`the upstream could not take the upload (${outcome.message})`,
+			);
 	}
 }

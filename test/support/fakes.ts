@@ -124,8 +124,21 @@ export class Fakes {
 }
 
 /** A virtual clock well ahead of real time, so real alarms set by the objects never fire on their own. */
+let latestVirtualTime = 0;
+
 export class VirtualClock {
-	t = Date.now() + 10 * 365 * 86_400_000;
+	// Never behind an earlier test's clock: per-token rate windows and leases must not see time run backwards.
+	private _t = Math.max(Date.now() + 10 * 365 * 86_400_000, latestVirtualTime + 3_600_000);
+	constructor() {
+		latestVirtualTime = Math.max(latestVirtualTime, this._t);
+	}
+	get t(): number {
+		return this._t;
+	}
+	set t(value: number) {
+		this._t = value;
+		latestVirtualTime = Math.max(latestVirtualTime, value);
+	}
 	install(): this {
 		clock.now = () => this.t;
 		clock.random = () => 0.5;
