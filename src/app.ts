@@ -3,15 +3,20 @@
 // which answers with the envelope `{ "error": { "code", "message", "details"? } }`.
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { version } from "../package.json";
 import type { AppEnv } from "./app-env";
 import { requireToken } from "./auth";
-import { HttpError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from "./errors";
+import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from "./errors";
+import { limitBodySize } from "./limits/body-size";
+import { limitRequestRate } from "./limits/request-rate";
+import { withholdSecrets } from "./limits/secret-egress";
 import { assets } from "./routes/assets";
+import { docs, markPublicRoutes, OPENAPI_PATH, registerWebhooks } from "./routes/docs";
 import { health } from "./routes/health";
+import { stats } from "./routes/stats";
+import { watchList } from "./routes/watch-list";
 import { watches } from "./routes/watches";
 import { validationError } from "./validation";
 
@@ -24,17 +29,12 @@ export const app = new OpenAPIHono<AppEnv>({
 });
 
 app.use(requestId());
+// Outermost after the request id, so it sees every answer, errors and 404s included.
+app.use(withholdSecrets());
 
 app.use("/v1/*", requireToken());
-app.use(
-	"/v1/*",
-	bodyLimit({
-		maxSize: MAX_BODY_BYTES,
-		onError: () => {
-			throw new PayloadTooLargeError(MAX_BODY_BYTES);
-		},
-	}),
-);
+app.use("/v1/*", limitRequestRate());
+app.use("/v1/*", limitBodySize(MAX_BODY_BYTES));
 app.use("/v1/*", async (c, next) => {
 	if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "PATCH") {
 		const type = c.req.header("content-type") ?? "";
@@ -50,14 +50,20 @@ app.use("/v1/*", async (c, next) => {
 app.route("/", health);
 app.route("/v1/watches", watches);
 app.route("/v1/assets", assets);
+app.route("/v1/watches", watchList);
+app.route("/v1/stats", stats);
+app.route("/", docs);
+registerWebhooks(app.openAPIRegistry);
+// After every route is mounted: the document marks the routes outside /v1 as needing no token.
+markPublicRoutes(app.openAPIRegistry);
 
-app.doc31("/openapi.json", {
+app.doc31(OPENAPI_PATH, {
 	openapi: "3.1.0",
 	info: {
 		title: "seedance-asset-watcher",
 		version,
 		description:
-			"Turns Crun's poll-only Seedance asset status API into signed Standard Webhooks callbacks. `/v1/*` needs `Authorization: Bearer <token>`.",
+			"Turns Crun's poll-only Seedance asset status API into signed Standard Webhooks callbacks. `/v1/*` needs `Authorization: Bearer <token>`. Every error answers `{ \"error\": { \"code\", \"message\", \"details\"? } }` with an `x-request-id` header. The callbacks this service POSTs to your `callback_url` are described under `webhooks`, with how to verify them.",
 	},
 	security: [{ bearer: [] }],
 });

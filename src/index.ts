@@ -3,12 +3,14 @@
 import { app } from "./app";
 import { sweep } from "./sweep/sweep";
 
-export { AssetWatcher } from "./watcher/asset-watcher";
+export { TokenQuota } from "./limits/token-quota";
 export { WatchIndex } from "./sweep/watch-index";
+export { AssetWatcher } from "./watcher/asset-watcher";
 
 export default {
 	fetch: app.fetch,
-	async scheduled(controller, env, ctx) {
-		ctx.waitUntil(sweep(env, controller.scheduledTime));
+	// The sweep reads the service's clock, like the asset objects it compares against.
+	async scheduled(_controller, env, ctx) {
+		ctx.waitUntil(sweep(env));
 	},
 } satisfies ExportedHandler<Env>;

@@ -57,12 +57,28 @@ export const RegisterBody = z
 		metadata: Metadata.optional(),
 		callback_headers: CallbackHeaders.optional(),
 	})
-	.openapi("RegisterWatch");
+	.openapi("RegisterWatch", {
+		example: {
+			asset_id: "asset-20261128-7f3a",
+			callback_url: "https://example.com/hooks/seedance",
+			events: ["asset.active", "asset.failed"],
+			metadata: { job: "j-42" },
+			callback_headers: { authorization: "Bearer receiver-secret" },
+		},
+	});
 export type RegisterBody = z.infer<typeof RegisterBody>;
 
 export const BatchBody = z
 	.strictObject({ watches: z.array(z.unknown()).min(1).max(MAX_BATCH) })
-	.openapi("RegisterWatchBatch", { description: `Up to ${MAX_BATCH} registrations, each validated on its own.` });
+	.openapi("RegisterWatchBatch", {
+		description: `Up to ${MAX_BATCH} registrations, each validated on its own.`,
+		example: {
+			watches: [
+				{ asset_id: "asset-20261128-7f3a", callback_url: "https://example.com/hooks/seedance" },
+				{ asset_id: "asset-20261128-81bc", callback_url: "https://example.com/hooks/seedance", events: ["asset.active"] },
+			],
+		},
+	});
 
 export const AssetStatusSchema = z
 	.object({
@@ -78,7 +94,21 @@ export const AssetStatusSchema = z
 		checks: z.number().int(),
 		last_error: z.string().nullable(),
 	})
-	.openapi("AssetStatus");
+	.openapi("AssetStatus", {
+		example: {
+			asset_id: "asset-20261128-7f3a",
+			status: "Active",
+			watched: true,
+			name: "intro.mp4",
+			asset_type: "Video",
+			create_time: "2026-11-28T16:58:02.000Z",
+			update_time: "2026-11-28T16:59:41.000Z",
+			checked_at: "2026-11-28T17:00:00.000Z",
+			next_check_at: null,
+			checks: 4,
+			last_error: null,
+		},
+	});
 
 export const DeliverySchema = z
 	.object({
@@ -118,7 +148,33 @@ export const WatchSchema = z
 		expires_at: z.string(),
 		delivery: DeliverySchema.nullable(),
 	})
-	.openapi("Watch");
+	.openapi("Watch", {
+		example: {
+			id: "w_k3v7q2m4x5d5t3r6p2n4_YXNzZXQtMjAyNjExMjgtN2YzYQ",
+			asset_id: "asset-20261128-7f3a",
+			callback_url: "https://example.com/hooks/seedance",
+			events: ["asset.active", "asset.failed", "watch.expired"],
+			metadata: { job: "j-42" },
+			callback_header_names: ["authorization"],
+			state: "delivered",
+			asset_status: "Active",
+			created_at: "2026-11-28T16:58:05.000Z",
+			updated_at: "2026-11-28T17:00:00.412Z",
+			expires_at: "2026-11-30T16:58:05.000Z",
+			delivery: {
+				event_type: "asset.active",
+				webhook_id: "msg_2b6yq4k7d3m5x7t2hz4wq3ra",
+				attempts: 1,
+				max_attempts: 8,
+				next_attempt_at: null,
+				last_status: 204,
+				last_error: null,
+				last_attempt_at: "2026-11-28T17:00:00.412Z",
+				delivered_at: "2026-11-28T17:00:00.412Z",
+				recent_attempts: [{ attempt: 1, at: "2026-11-28T17:00:00.412Z", status: 204, error: null, duration_ms: 87 }],
+			},
+		},
+	});
 
 export const ErrorSchema = z
 	.object({
@@ -128,7 +184,9 @@ export const ErrorSchema = z
 			details: z.unknown().optional(),
 		}),
 	})
-	.openapi("Error");
+	.openapi("Error", {
+		example: { error: { code: "invalid_request", message: "unknown field in body: callbackurl", details: { issues: [] } } },
+	});
 
 export const WatchIdParam = z.object({
 	id: z.string().min(1).max(400).openapi({ param: { name: "id", in: "path" }, example: "w_abcdefghijklmnopqrst_YXNzZXQtMQ" }),
@@ -141,21 +199,139 @@ export const HealthSchema = z
 		missing_config: z.array(z.string()),
 		invalid_config: z.array(z.object({ name: z.string(), problem: z.string() })),
 	})
-	.openapi("Health");
+	.openapi("Health", { example: { ok: true, version: "0.1.0", missing_config: [], invalid_config: [] } });
 
-const errorResponse = (description: string) => ({
+export const AssetTypeSchema = z.enum(["Image", "Video", "Audio"]);
+
+export const UploadBody = z
+	.strictObject({
+		name: z.string().min(1).max(255).openapi({ description: "The asset's name at Crun", example: "intro.mp4" }),
+		asset_type: AssetTypeSchema.openapi({ example: "Video" }),
+		asset_url: z
+			.url({ protocol: /^https?$/, message: "asset_url must be an http(s) URL" })
+			.max(2048)
+			.openapi({ description: "Where Crun fetches the file", example: "https://cdn.example.com/media/intro.mp4" }),
+		callback_url: RegisterBody.shape.callback_url.optional().openapi({
+			description: "When given, the new asset is watched in the same call and this URL gets its callback.",
+		}),
+		events: RegisterBody.shape.events,
+		metadata: RegisterBody.shape.metadata,
+		callback_headers: RegisterBody.shape.callback_headers,
+	})
+	.openapi("UploadAsset", {
+		example: {
+			name: "intro.mp4",
+			asset_type: "Video",
+			asset_url: "https://cdn.example.com/media/intro.mp4",
+			callback_url: "https://example.com/hooks/seedance",
+			metadata: { job: "j-42" },
+		},
+	});
+export type UploadBody = z.infer<typeof UploadBody>;
+
+export const UploadResultSchema = z
+	.object({
+		asset_id: z.string().openapi({ description: "The id Crun gave the new asset" }),
+		watch: WatchSchema.nullable().openapi({ description: "The new watch, or null when no callback_url was given" }),
+	})
+	.openapi("UploadResult", {
+		example: {
+			asset_id: "asset-20261128-7f3a",
+			watch: {
+				id: "w_k3v7q2m4x5d5t3r6p2n4_YXNzZXQtMjAyNjExMjgtN2YzYQ",
+				asset_id: "asset-20261128-7f3a",
+				callback_url: "https://example.com/hooks/seedance",
+				events: ["asset.active", "asset.failed", "watch.expired"],
+				metadata: { job: "j-42" },
+				callback_header_names: [],
+				state: "watching",
+				asset_status: "Unknown",
+				created_at: "2026-11-28T16:58:05.000Z",
+				updated_at: "2026-11-28T16:58:05.000Z",
+				expires_at: "2026-11-30T16:58:05.000Z",
+				delivery: null,
+			},
+		},
+	});
+
+/** The JSON body of every callback (SPEC §4): built once per watch and event, identical on every retry. */
+export const CallbackEventSchema = z
+	.object({
+		type: EventTypeSchema.openapi({ description: "`asset.active`, `asset.failed` or `watch.expired`" }),
+		timestamp: z.string().openapi({ description: "When the event happened (not when this attempt was sent)" }),
+		data: z.object({
+			watch_id: z.string(),
+			asset_id: z.string(),
+			status: z.enum(["Processing", "Active", "Failed", "Unknown"]).openapi({ description: "For watch.expired, the last status known" }),
+			name: z.string().nullable(),
+			asset_type: z.string().nullable(),
+			create_time: z.string().nullable(),
+			update_time: z.string().nullable(),
+			metadata: z.record(z.string(), z.unknown()).openapi({ description: "The watch's metadata, echoed" }),
+			upstream: z
+				.record(z.string(), z.unknown())
+				.nullable()
+				.openapi({ description: "The upstream's raw `data` object (a Failed asset's error is in here)" }),
+			upstream_message: z.string().nullable().openapi({ description: "The upstream's `message`" }),
+			reason: z
+				.enum(["ttl", "not_found", "invalid_asset_id"])
+				.nullable()
+				.openapi({ description: "Why a watch expired; null for asset events" }),
+		}),
+	})
+	.openapi("CallbackEvent", {
+		example: {
+			type: "asset.active",
+			timestamp: "2026-11-28T17:00:00.000Z",
+			data: {
+				watch_id: "w_k3v7q2m4x5d5t3r6p2n4_YXNzZXQtMjAyNjExMjgtN2YzYQ",
+				asset_id: "asset-20261128-7f3a",
+				status: "Active",
+				name: "intro.mp4",
+				asset_type: "Video",
+				create_time: "2026-11-28T16:58:02.000Z",
+				update_time: "2026-11-28T16:59:41.000Z",
+				metadata: { job: "j-42" },
+				upstream: {
+					AssetId: "asset-20261128-7f3a",
+					Name: "intro.mp4",
+					AssetType: "Video",
+					Status: "Active",
+					CreateTime: "2026-11-28T16:58:02Z",
+					UpdateTime: 1795885181,
+				},
+				upstream_message: "success",
+				reason: null,
+			},
+		},
+	});
+export type CallbackEvent = z.infer<typeof CallbackEventSchema>;
+
+/** An error answer in the document; `example` is the `error` object a client would see. */
+const errorResponse = (description: string, example?: { code: string; message: string; details?: unknown }) => ({
 	description,
-	content: { "application/json": { schema: ErrorSchema } },
+	content: { "application/json": { schema: ErrorSchema, ...(example ? { example: { error: example } } : {}) } },
 });
 
 /** The error answers every authenticated route can give. */
 export const commonErrors = {
-	400: errorResponse("Invalid request: every validation error, with details"),
-	401: errorResponse("Missing or invalid bearer token"),
-	503: errorResponse("A required secret is not configured (`not_configured`, naming it)"),
+	400: errorResponse("Invalid request: every validation error, with details", {
+		code: "invalid_request",
+		message: "unknown field in body: callbackurl",
+		details: { issues: [{ path: "", code: "unrecognized_keys", message: 'Unrecognized key: "callbackurl"' }] },
+	}),
+	401: errorResponse("Missing or invalid bearer token", { code: "unauthorized", message: "the bearer token is not valid" }),
+	503: errorResponse("A required secret is not configured (`not_configured`, naming it)", {
+		code: "not_configured",
+		message: "the service is missing configuration: CRUN_API_KEY",
+		details: { missing: ["CRUN_API_KEY"] },
+	}),
 };
 export const bodyErrors = {
-	413: errorResponse("Body over 64 KiB"),
-	415: errorResponse("Body is not JSON"),
+	413: errorResponse("Body over 64 KiB", { code: "payload_too_large", message: "request body exceeds 65536 bytes" }),
+	415: errorResponse("Body is not JSON", {
+		code: "unsupported_media_type",
+		message: "request body must be JSON (content-type: application/json)",
+	}),
 };
 export { errorResponse };

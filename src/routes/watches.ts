@@ -73,7 +73,7 @@ watches.openapi(
 	},
 );
 
-const BatchResult = z
+export const BatchResult = z
 	.object({
 		index: z.number().int(),
 		status: z.number().int().openapi({ description: "201 created, 200 existing, or the error's status" }),
@@ -92,7 +92,41 @@ watches.openapi(
 		responses: {
 			200: {
 				description: "A result per item",
-				content: { "application/json": { schema: z.object({ results: z.array(BatchResult) }) } },
+				content: {
+					"application/json": {
+						schema: z.object({ results: z.array(BatchResult) }),
+						example: {
+							results: [
+								{
+									index: 0,
+									status: 201,
+									watch: {
+										id: "w_k3v7q2m4x5d5t3r6p2n4_YXNzZXQtMjAyNjExMjgtN2YzYQ",
+										asset_id: "asset-20261128-7f3a",
+										callback_url: "https://example.com/hooks/seedance",
+										events: ["asset.active", "asset.failed", "watch.expired"],
+										metadata: {},
+										callback_header_names: [],
+										state: "watching",
+										asset_status: "Unknown",
+										created_at: "2026-11-28T16:58:05.000Z",
+										updated_at: "2026-11-28T16:58:05.000Z",
+										expires_at: "2026-11-30T16:58:05.000Z",
+										delivery: null,
+									},
+								},
+								{
+									index: 1,
+									status: 400,
+									error: {
+										code: "invalid_request",
+										message: "invalid watches[1]: asset_id: asset_id must be 1-128 characters of A-Z a-z 0-9 . _ : -",
+									},
+								},
+							],
+						},
+					},
+				},
 			},
 			...commonErrors,
 			...bodyErrors,

@@ -12,6 +12,8 @@ import { type CrunSettings, checkAsset } from "../crun/client";
 import { maxAttempts, planNextAttempt } from "../delivery/policy";
 import { sendCallback } from "../delivery/send";
 import { newWatchId, newWebhookId } from "../ids";
+import { tokenQuota } from "../limits/token-quota";
+import { finishedAt, publishedVersion, publishToIndex, removeFromIndex } from "../sweep/index-sync";
 import { hasSchema, migrate } from "./migrations";
 import {
 	type AssetRow,
@@ -48,12 +50,19 @@ const DELIVERY_BATCH = 50;
 /** How long past its own timeout a started check or attempt holds its slot before a re-run may redo it. */
 const LEASE_GRACE_MS = 30_000;
 const RECENT_ATTEMPTS = 10;
+/** A push the index did not take is tried again this soon (by the alarm). */
+const INDEX_RETRY_MS = 30_000;
+
+/** What the sweep's heal did: `rearmed` when the alarm was missing and is set again, `expired` watches past their TTL. */
+export type HealResult = { found: boolean; rearmed: boolean; expired: number };
 
 type LookupAnswer = { found: true; view: AssetView } | { found: false };
 
 export class AssetWatcher extends DurableObject<Env> {
 	private ready = false;
 	private checkInFlight: Promise<CheckOutcome> | null = null;
+	/** Watches whose liveness changed since their token's quota object last heard (see flushQuota). */
+	private quotaChanges = new Map<string, { owner: string; live: boolean }>();
 	private unwatchedCache: { at: number; answer: Promise<Result<LookupAnswer>> } | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
@@ -135,9 +144,8 @@ export class AssetWatcher extends DurableObject<Env> {
 
 	// ---- RPC ------------------------------------------------------------------------------
 
-	async register(input: RegisterInput): Promise<Result<{ created: boolean; watch: WatchView }>> {
-		this.ensureSchema();
-		const now = clock.now();
+	/** The answer a registration gets without a new watch: the same one already here, or the asset's limit. */
+	private registerConflict(input: RegisterInput): Result<{ created: boolean; watch: WatchView }> | null {
 		const existing = this.sql
 			.exec<WatchRow>(
 				"SELECT * FROM watches WHERE owner = ? AND callback_url = ? AND state != 'cancelled' ORDER BY created_at LIMIT 1",
@@ -150,8 +158,27 @@ export class AssetWatcher extends DurableObject<Env> {
 		const limit = this.config.MAX_WATCHES_PER_ASSET;
 		if (this.countWhere("state NOT IN ('cancelled', 'delivered', 'failed', 'skipped')") >= limit)
 			return fail(409, "too_many_watches", `this asset already has ${limit} live watches`);
+		return null;
+	}
+
+	async register(input: RegisterInput): Promise<Result<{ created: boolean; watch: WatchView }>> {
+		this.ensureSchema();
+		const now = clock.now();
+		const conflict = this.registerConflict(input);
+		if (conflict) return conflict;
 
 		const id = newWatchId(input.assetId);
+		// MAX_WATCHES_PER_TOKEN spans assets, so the token's quota object holds the count. The slot
+		// is reserved before the watch is written; a crash in between leaves a slot its audit frees.
+		const quota = await tokenQuota(this.env, input.owner).reserve(id, this.config.MAX_WATCHES_PER_TOKEN);
+		if (!quota.ok) return fail(409, "too_many_watches", `this token already has ${quota.live} live watches`);
+		// Other calls ran while the quota answered: the same registration may have landed meanwhile.
+		const raced = this.registerConflict(input);
+		if (raced) {
+			this.quotaChanges.set(id, { owner: input.owner, live: false });
+			await this.flushQuota();
+			return raced;
+		}
 		this.ctx.storage.transactionSync(() => {
 			this.sql.exec(
 				"INSERT OR IGNORE INTO asset (id, asset_id, created_at, updated_at) VALUES (1, ?, ?, ?)",
@@ -325,7 +352,9 @@ export class AssetWatcher extends DurableObject<Env> {
 	}
 
 	/** Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry. */
-	private async arm(atMost?: number): Promise<void> {
+	private async arm(atMost?: number, forceIndex = false): Promise<void> {
+		// Every path that changes a watch's state ends here, so this is where the quotas hear of it.
+		await this.flushQuota();
 		const a = this.asset();
 		if (!a) return;
 		const times: number[] = [];
@@ -341,13 +370,77 @@ export class AssetWatcher extends DurableObject<Env> {
 			.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM watches WHERE state = 'watching'")
 			.one().t;
 		if (nextExpiry !== null) times.push(nextExpiry);
-		if (times.length === 0) {
+		const due = times.length === 0 ? null : Math.min(...times);
+		if (due === null) {
 			await this.ctx.storage.deleteAlarm();
-			return;
+		} else {
+			const current = await this.ctx.storage.getAlarm();
+			if (current !== due) await this.ctx.storage.setAlarm(due);
 		}
-		const at = Math.min(...times);
+		await this.publish(due, forceIndex);
+	}
+
+	/**
+	 * Keeps the asset's index shard current (after the alarm is set: the asset's own clock comes
+	 * first). The index being away never fails the caller: the alarm comes back soon to push again.
+	 */
+	private async publish(due: number | null, force: boolean): Promise<void> {
+		if (await publishToIndex(this.ctx.storage, this.env, due, force)) return;
+		const retry = clock.now() + INDEX_RETRY_MS;
 		const current = await this.ctx.storage.getAlarm();
-		if (current !== at) await this.ctx.storage.setAlarm(at);
+		if (current === null || current > retry) await this.ctx.storage.setAlarm(retry);
+	}
+
+	// ---- the sweep's calls ----------------------------------------------------------------
+
+	/**
+	 * The sweep found this asset overdue (its lease ran out) or holding a watch past its TTL: expire
+	 * what is due, re-arm the alarm for the rest (the alarm does the checks and deliveries, not the
+	 * sweep) and re-push the full index entry. Idempotent: a second heal finds nothing to do.
+	 */
+	async heal(assetId: string, indexedVersion: number): Promise<HealResult> {
+		if (!hasSchema(this.ctx.storage)) {
+			// Purged (or never written) yet indexed: the index rows are all that is left.
+			await removeFromIndex(this.env, assetId, indexedVersion);
+			return { found: false, rearmed: false, expired: 0 };
+		}
+		this.ensureSchema();
+		const now = clock.now();
+		const before = await this.ctx.storage.getAlarm();
+		const expired = this.countWhere("state = 'watching' AND expires_at <= ?", now);
+		this.expireOverdueWatches(now);
+		// Claimed before anything awaits another object, so a concurrent heal sees an alarm and
+		// does not count this one again; arm() then moves it to the real due time (or clears it).
+		if (before === null) await this.ctx.storage.setAlarm(now);
+		await this.arm(undefined, true);
+		const after = await this.ctx.storage.getAlarm();
+		return { found: true, rearmed: before === null && after !== null, expired };
+	}
+
+	/**
+	 * Deletes this asset's storage when every watch finished more than RETENTION_S ago, checked here
+	 * (the index may lag), then its index rows. Idempotent: a second purge finds nothing stored.
+	 */
+	async purge(assetId: string, indexedVersion: number): Promise<{ purged: boolean }> {
+		if (!hasSchema(this.ctx.storage)) {
+			await removeFromIndex(this.env, assetId, indexedVersion);
+			return { purged: false };
+		}
+		this.ensureSchema();
+		const finished = this.asset() ? finishedAt(this.sql) : null;
+		if (finished === null || finished > clock.now() - this.config.RETENTION_S * 1000) {
+			// Live again (a redelivery or a new watch) or not old enough: the index row was stale.
+			await this.arm(undefined, true);
+			return { purged: false };
+		}
+		const version = Math.max(publishedVersion(this.sql), indexedVersion);
+		this.ready = false;
+		this.unwatchedCache = null;
+		await this.ctx.storage.deleteAlarm();
+		await this.ctx.storage.deleteAll();
+		// If this fails the row still reads purgeable, and the next sweep's purge removes it.
+		await removeFromIndex(this.env, assetId, version);
+		return { purged: true };
 	}
 
 	private expireOverdueWatches(now: number): void {
@@ -457,8 +550,48 @@ export class AssetWatcher extends DurableObject<Env> {
 	}
 
 	private setWatchState(id: string, state: WatchRow["state"], now: number): void {
+		const before = this.watch(id);
 		const finished = state === "watching" || state === "notifying" ? null : now;
 		this.sql.exec("UPDATE watches SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?", state, now, finished, id);
+		const live = finished === null;
+		if (before && (before.state === "watching" || before.state === "notifying") !== live)
+			this.quotaChanges.set(id, { owner: before.owner, live });
+	}
+
+	/**
+	 * Tells each token's quota object which of its watches went live (a redelivery) or finished.
+	 * Reports are by watch id, so repeating one is harmless; one that cannot be sent is kept for the
+	 * next run, and one lost to a crash is healed by the quota's audit.
+	 */
+	private async flushQuota(): Promise<void> {
+		if (this.quotaChanges.size === 0) return;
+		const byOwner = new Map<string, [string, { owner: string; live: boolean }][]>();
+		for (const entry of this.quotaChanges) byOwner.set(entry[1].owner, [...(byOwner.get(entry[1].owner) ?? []), entry]);
+		await Promise.all(
+			[...byOwner].map(async ([owner, entries]) => {
+				try {
+					await tokenQuota(this.env, owner).update({
+						live: entries.filter(([, c]) => c.live).map(([id]) => id),
+						finished: entries.filter(([, c]) => !c.live).map(([id]) => id),
+					});
+					// A change recorded while the report was in flight stays queued.
+					for (const [id, c] of entries) if (this.quotaChanges.get(id) === c) this.quotaChanges.delete(id);
+				} catch (err) {
+					console.warn(
+						JSON.stringify({ msg: "token quota not updated", error: err instanceof Error ? err.message : String(err) }),
+					);
+				}
+			}),
+		);
+	}
+
+	/** Which of `ids` are live here (watching or notifying); the token quotas' audit asks. */
+	async liveWatchIds(ids: string[]): Promise<string[]> {
+		if (!this.ready) return [];
+		return ids.filter((id) => {
+			const w = this.watch(id);
+			return w !== null && (w.state === "watching" || w.state === "notifying");
+		});
 	}
 
 	/**
@@ -583,7 +716,7 @@ export class AssetWatcher extends DurableObject<Env> {
 }
 
 /** The asset object's RPC surface, typed as the class declares it (the stub's own type widens results). */
-export type AssetWatcherRpc = Pick<AssetWatcher, "register" | "getWatch" | "cancel" | "redeliver" | "lookup">;
+export type AssetWatcherRpc = Pick<AssetWatcher, "register" | "getWatch" | "cancel" | "redeliver" | "lookup" | "heal" | "purge">;
 
 export function assetWatcher(env: Env, assetId: string): AssetWatcherRpc {
 	return env.ASSET_WATCHER.getByName(assetId) as unknown as AssetWatcherRpc;

@@ -73,6 +73,35 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_by_watch ON attempts (watch_id, id);
 `,
 	},
+	{
+		// What the asset last published to its index shard (src/sweep/index-sync.ts). The triggers
+		// stamp every inserted watch and every state change with a fresh change_seq, whichever code
+		// path makes it, so the next push carries exactly the watches changed since the last ack.
+		name: "0002_index_sync",
+		sql: `
+CREATE TABLE index_sync (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	change_seq INTEGER NOT NULL DEFAULT 0,
+	acked_seq INTEGER NOT NULL DEFAULT 0,
+	version INTEGER NOT NULL DEFAULT 0,
+	pending INTEGER NOT NULL DEFAULT 0,
+	status TEXT,
+	due_at INTEGER,
+	finished_at INTEGER
+);
+ALTER TABLE watches ADD COLUMN index_seq INTEGER NOT NULL DEFAULT 0;
+INSERT INTO index_sync (id, change_seq) VALUES (1, 1);
+UPDATE watches SET index_seq = 1;
+CREATE TRIGGER watches_index_insert AFTER INSERT ON watches BEGIN
+	UPDATE index_sync SET change_seq = change_seq + 1 WHERE id = 1;
+	UPDATE watches SET index_seq = (SELECT change_seq FROM index_sync WHERE id = 1) WHERE id = NEW.id;
+END;
+CREATE TRIGGER watches_index_update AFTER UPDATE OF state, updated_at, expires_at ON watches BEGIN
+	UPDATE index_sync SET change_seq = change_seq + 1 WHERE id = 1;
+	UPDATE watches SET index_seq = (SELECT change_seq FROM index_sync WHERE id = 1) WHERE id = NEW.id;
+END;
+`,
+	},
 ];
 
 /** Applies the migrations not yet recorded, in order, each in its own transaction. */

@@ -1,0 +1,85 @@
+// Reads across the index shards for the API: one token's watches in one global order (each shard
+// answers its own page in that order and the pages are merged, so a cursor is just a position),
+// and one token's counts. An asset_id filter asks only the shard that asset lives in.
+
+import { loadConfig } from "../config";
+import { HttpError } from "../errors";
+import { compareListPosition, type ListPosition, shardOf } from "./policy";
+import {
+	indexShard,
+	type ListFilter,
+	type ShardStats,
+	type WatchIndexRpc,
+	type WatchSummaryRow,
+} from "./watch-index";
+
+export class IndexUnavailableError extends HttpError {
+	constructor() {
+		super(503, "index_unavailable", "the watch index did not answer; try again shortly");
+	}
+}
+
+async function fromShards<T>(
+	env: Env,
+	shards: number[],
+	ask: (shard: WatchIndexRpc) => Promise<T>,
+): Promise<T[]> {
+	try {
+		return await Promise.all(shards.map((n) => ask(indexShard(env, n))));
+	} catch (err) {
+		console.warn(
+			JSON.stringify({ msg: "index read failed", error: err instanceof Error ? err.message : String(err) }),
+		);
+		throw new IndexUnavailableError();
+	}
+}
+
+/** One page of a token's watches after `after`, and the position to continue from (null at the end). */
+export async function listWatches(
+	env: Env,
+	owner: string,
+	filter: ListFilter,
+	after: ListPosition | null,
+	limit: number,
+): Promise<{ rows: WatchSummaryRow[]; next: ListPosition | null }> {
+	const count = loadConfig(env).INDEX_SHARDS;
+	const shards =
+		filter.asset_id !== undefined
+			? [shardOf(filter.asset_id, count)]
+			: Array.from({ length: count }, (_, i) => i);
+	// limit + 1 from each shard: the merged first `limit` are exact, and one more says there is a next page.
+	const pages = await fromShards(env, shards, (s) => s.list(owner, filter, after, limit + 1));
+	const merged = pages.flat().sort(compareListPosition);
+	const rows = merged.slice(0, limit);
+	const last = rows[rows.length - 1];
+	return { rows, next: merged.length > limit && last ? { created_at: last.created_at, id: last.id } : null };
+}
+
+export interface TokenStats extends ShardStats {
+	watches: number;
+	assets: number;
+}
+
+/** A token's watches by state, its assets by upstream status, and its most overdue asset. */
+export async function tokenStats(env: Env, owner: string, now: number): Promise<TokenStats> {
+	const count = loadConfig(env).INDEX_SHARDS;
+	const answers = await fromShards(
+		env,
+		Array.from({ length: count }, (_, i) => i),
+		(s) => s.stats(owner, now),
+	);
+	const total: TokenStats = { by_state: {}, by_status: {}, most_overdue: null, watches: 0, assets: 0 };
+	for (const a of answers) {
+		for (const [k, n] of Object.entries(a.by_state)) {
+			total.by_state[k] = (total.by_state[k] ?? 0) + n;
+			total.watches += n;
+		}
+		for (const [k, n] of Object.entries(a.by_status)) {
+			total.by_status[k] = (total.by_status[k] ?? 0) + n;
+			total.assets += n;
+		}
+		if (a.most_overdue && (!total.most_overdue || a.most_overdue.due_at < total.most_overdue.due_at))
+			total.most_overdue = a.most_overdue;
+	}
+	return total;
+}
