@@ -1,6 +1,8 @@
 // Bearer auth on /v1/*: Hono's bearerAuth with a verifier that compares the SHA-256 of the
 // presented token against every configured token's hash in constant time (no early exit), and
-// records the hash as the caller's identity. Tokens themselves are never stored or logged.
+// records a hash as the caller's identity. Tokens themselves are never stored or logged.
+// An API_TOKENS entry `client:token` names its owner, so several tokens (old and new, during a
+// rotation) share one client's watches; a bare `token` is its own owner.
 
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
@@ -9,6 +11,33 @@ import type { AppEnv } from "./app-env";
 import { loadConfig, requireConfig } from "./config";
 import { UnauthorizedError } from "./errors";
 import { hashToken } from "./ids";
+
+/** What an API_TOKENS entry accepts, and the key its owner id is hashed from. */
+export function credentialOf(entry: string): { token: string; ownerKey: string } {
+	// Bearer tokens cannot contain ":" (RFC 6750 b64token), so the first one separates a client name.
+	const colon = entry.indexOf(":");
+	if (colon <= 0) return { token: entry, ownerKey: entry };
+	return { token: entry.slice(colon + 1), ownerKey: `client:${entry.slice(0, colon)}` };
+}
+
+/**
+ * The owner key of the entry `presented` matches, or null. Every entry is compared, match or
+ * not, each with a constant-time comparison of SHA-256 digests, so the time taken says neither
+ * which entry matched nor how much of one did.
+ */
+export async function matchToken(
+	presented: string,
+	entries: readonly string[],
+	equal: (a: string, b: string) => Promise<boolean> = timingSafeEqual,
+): Promise<string | null> {
+	const digest = await hashToken(presented);
+	let owner: string | null = null;
+	for (const entry of entries) {
+		const { token, ownerKey } = credentialOf(entry);
+		if ((await equal(await hashToken(token), digest)) && owner === null) owner = ownerKey;
+	}
+	return owner;
+}
 
 const unauthorized = (message: string) => (c: { get: (k: "requestId") => string }) =>
 	new UnauthorizedError(message).toResponse(c.get("requestId"));
@@ -19,14 +48,9 @@ export function requireToken(): MiddlewareHandler<AppEnv> {
 		requireConfig(config, "API_TOKENS");
 		const auth = bearerAuth<AppEnv>({
 			verifyToken: async (token, ctx) => {
-				const presented = await hashToken(token);
-				let match = false;
-				for (const t of config.API_TOKENS) {
-					// Every configured token is compared, so timing does not tell which one matched.
-					if (await timingSafeEqual(await hashToken(t), presented)) match = true;
-				}
-				if (match) ctx.set("owner", presented);
-				return match;
+				const ownerKey = await matchToken(token, config.API_TOKENS);
+				if (ownerKey !== null) ctx.set("owner", await hashToken(ownerKey));
+				return ownerKey !== null;
 			},
 			noAuthenticationHeader: { message: unauthorized("an Authorization: Bearer <token> header is required") },
 			invalidAuthenticationHeader: { message: unauthorized("the Authorization header must be: Bearer <token>") },

@@ -17,6 +17,14 @@ export interface CrunSettings {
 	timeoutMs: number;
 }
 
+/**
+ * An upstream that echoes our key (in an error message, say) must not get it stored in
+ * `last_error`, sent in a callback or shown by the API: it is cut out before anything reads it.
+ */
+export function withoutKey(text: string, apiKey: string): string {
+	return apiKey.length >= 4 && text.includes(apiKey) ? text.split(apiKey).join("[redacted]") : text;
+}
+
 async function readCapped(res: Response): Promise<string> {
 	if (!res.body) return "";
 	const reader = res.body.getReader();
@@ -49,12 +57,12 @@ export async function checkAsset(settings: CrunSettings, assetId: string): Promi
 			signal: AbortSignal.timeout(settings.timeoutMs),
 		});
 		const body = await readCapped(res);
-		return classifyAnswer(res.status, res.headers, body, clock.now());
+		return classifyAnswer(res.status, res.headers, withoutKey(body, settings.apiKey), clock.now());
 	} catch (err) {
 		const name = err instanceof Error ? err.name : "";
 		if (name === "TimeoutError" || name === "AbortError")
 			return { kind: "transient", error: `upstream timed out after ${settings.timeoutMs} ms` };
-		return { kind: "transient", error: `upstream unreachable: ${err instanceof Error ? err.message : String(err)}` };
+		return { kind: "transient", error: `upstream unreachable: ${withoutKey(err instanceof Error ? err.message : String(err), settings.apiKey)}` };
 	}
 }
 
@@ -81,7 +89,7 @@ export async function uploadAsset(settings: CrunSettings, upload: UploadRequest)
 			signal: AbortSignal.timeout(settings.timeoutMs),
 		});
 		const body = await readCapped(res);
-		return classifyUpload(res.status, res.headers, body, clock.now());
+		return classifyUpload(res.status, res.headers, withoutKey(body, settings.apiKey), clock.now());
 	} catch (err) {
 		const name = err instanceof Error ? err.name : "";
 		if (name === "TimeoutError" || name === "AbortError")
@@ -91,7 +99,7 @@ export async function uploadAsset(settings: CrunSettings, upload: UploadRequest)
 			};
 		return {
 			kind: "failed",
-			message: `upstream unreachable: ${err instanceof Error ? err.message : String(err)}`,
+			message: `upstream unreachable: ${withoutKey(err instanceof Error ? err.message : String(err), settings.apiKey)}`,
 		};
 	}
 }

@@ -56,7 +56,7 @@ export class Fakes {
 			const url = new URL(req.url);
 			const signal = (init as RequestInit | undefined)?.signal;
 			if (url.origin === UPSTREAM) return this.answerUpstream(req, url, signal);
-			return this.answerReceiver(req, signal);
+			return this.answerReceiver(req, signal, init as RequestInit | undefined);
 		});
 		return this;
 	}
@@ -111,7 +111,7 @@ export class Fakes {
 		});
 	}
 
-	private async answerReceiver(req: Request, signal?: AbortSignal | null): Promise<Response> {
+	private async answerReceiver(req: Request, signal?: AbortSignal | null, init?: RequestInit): Promise<Response> {
 		const body = await req.text();
 		const headers = Object.fromEntries(req.headers);
 		this.deliveries.push({ url: req.url, headers, body, json: JSON.parse(body) });
@@ -119,6 +119,10 @@ export class Fakes {
 		if (typeof a === "number") return new Response(null, { status: a });
 		if ("throws" in a) throw new TypeError(a.throws);
 		if ("hang" in a) return hang(signal);
+		const location = a.headers?.location;
+		// Like a real fetch: a redirect is followed unless the caller asked for "manual".
+		if (location && a.status >= 300 && a.status < 400 && (init?.redirect ?? "follow") !== "manual")
+			return this.answerReceiver(new Request(location, { method: "POST", headers: req.headers, body }), signal);
 		return new Response(null, { status: a.status, headers: a.headers });
 	}
 }

@@ -122,6 +122,18 @@ describe("checkCallbackUrl, default policy: refused", () => {
 		refused("https://0/", /unspecified/),
 		refused("https://0xa9fea9fe/", /link-local/),
 		refused("https://3232235777/", /private/),
+		refused("https://017700000001/", /loopback/),
+		refused("https://0x7F.0.0.0x1/", /loopback/),
+		refused("https://127.0.0.\n1/", /loopback/),
+		refused("https://[0:0:0:0:0:ffff:127.0.0.1]/", /IPv4-mapped/),
+		refused("https://[::ffff:169.254.169.254]/", /IPv4-mapped/),
+
+		// parser confusion: what a naive split would call the host is not what fetch connects to
+		refused("https://example.com@127.0.0.1/", /userinfo/),
+		refused("https://127.0.0.1\\@example.com/", /loopback/),
+		refused("https://127.0.0.1#@example.com/", /loopback/),
+		refused("https://example.com%40127.0.0.1/", /valid absolute URL/),
+		refused("HTTP://example.com/", /must use https \(got http:\)/),
 
 		// IPv6 in each refused range
 		refused("https://[::1]/", /loopback.*::1\/128/),
