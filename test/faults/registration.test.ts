@@ -2,23 +2,12 @@
 // at once, an asset mid-delivery or already terminal, cancel during delivery, callback headers,
 // and a batch of 100 with valid and invalid items mixed.
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, Fakes, json, VirtualClock } from "../support/fakes";
+import { describe, expect, it } from "vitest";
+import { call, json, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(() => {
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld();
 
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 type Watch = {
 	id: string;
 	state: string;
@@ -44,45 +33,45 @@ describe("registration", () => {
 	it("on an asset mid-delivery: the new watch is notified at once, with no upstream call", async () => {
 		const asset = unique("mid");
 		const first = `https://one.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
-		fakes.receiver(first, 500);
+		world.fakes.script(asset, { status: "Active" });
+		world.fakes.receiver(first, 500);
 		await register(asset, first);
-		await step(vclock, asset);
-		const calls = fakes.callsFor(asset);
+		await step(world.vclock, asset);
+		const calls = world.fakes.callsFor(asset);
 		const second = `https://two.example/${asset}`;
 		const w = await json<Watch>(await register(asset, second));
 		expect(w.state).toBe("notifying");
 		await runDurableObjectAlarm(stubOf(asset));
-		expect(fakes.deliveriesTo(second)).toHaveLength(1);
+		expect(world.fakes.deliveriesTo(second)).toHaveLength(1);
 		expect((await getWatch(w.id)).state).toBe("delivered");
-		expect(fakes.callsFor(asset)).toBe(calls);
+		expect(world.fakes.callsFor(asset)).toBe(calls);
 	});
 
 	it("cancel during delivery: no further attempts", async () => {
 		const asset = unique("cxl");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
-		fakes.receiver(url, 500);
+		world.fakes.script(asset, { status: "Active" });
+		world.fakes.receiver(url, 500);
 		const w = await json<Watch>(await register(asset, url));
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		expect((await getWatch(w.id)).state).toBe("notifying");
 		await call("DELETE", `/v1/watches/${w.id}`);
 		expect(await alarmAt(asset)).toBeNull();
-		vclock.advance(86_400_000);
+		world.vclock.advance(86_400_000);
 		await runDurableObjectAlarm(stubOf(asset));
-		expect(fakes.deliveriesTo(url)).toHaveLength(1);
+		expect(world.fakes.deliveriesTo(url)).toHaveLength(1);
 		expect((await getWatch(w.id)).state).toBe("cancelled");
 	});
 
 	it("cancel while an attempt is in flight: the answer does not revive the watch", async () => {
 		const asset = unique("inflight");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
-		fakes.receiver(url, { hang: true });
+		world.fakes.script(asset, { status: "Active" });
+		world.fakes.receiver(url, { hang: true });
 		const w = await json<Watch>(await register(asset, url));
-		vclock.t = (await alarmAt(asset)) as number;
+		world.vclock.t = (await alarmAt(asset)) as number;
 		const run = runDurableObjectAlarm(stubOf(asset));
-		while (fakes.deliveriesTo(url).length === 0) await new Promise((r) => setTimeout(r, 5));
+		while (world.fakes.deliveriesTo(url).length === 0) await new Promise((r) => setTimeout(r, 5));
 		await call("DELETE", `/v1/watches/${w.id}`);
 		await run;
 		const after = await getWatch(w.id);
@@ -94,7 +83,7 @@ describe("registration", () => {
 	it("callback_headers reach the receiver and are never echoed", async () => {
 		const asset = unique("hdrs");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
+		world.fakes.script(asset, { status: "Active" });
 		const res = await register(asset, url, {
 			callback_headers: { Authorization: "Bearer rcv-77", "X-Tenant": "t-9" },
 		});
@@ -103,8 +92,8 @@ describe("registration", () => {
 		expect(text).not.toContain("t-9");
 		const w = JSON.parse(text) as Watch;
 		expect(w.callback_header_names.sort()).toEqual(["authorization", "x-tenant"]);
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
-		expect(fakes.deliveriesTo(url)[0]?.headers).toMatchObject({
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
+		expect(world.fakes.deliveriesTo(url)[0]?.headers).toMatchObject({
 			authorization: "Bearer rcv-77",
 			"x-tenant": "t-9",
 		});

@@ -3,23 +3,12 @@
 // duplicated under the same webhook-id, never lost. (An alarm whose retries ran out is healed by
 // the cron sweep: test/sweep.)
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, Fakes, json, VirtualClock } from "../support/fakes";
+import { describe, expect, it } from "vitest";
+import { call, json, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(() => {
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld();
 
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 type Watch = { id: string; state: string; delivery: { attempts: number; webhook_id: string } | null };
 const getWatch = async (id: string) => json<Watch>(await call("GET", `/v1/watches/${id}`));
 
@@ -27,23 +16,23 @@ describe("crashes", () => {
 	it("an alarm run that dies after sending and before recording sends again later: a duplicate, same webhook-id", async () => {
 		const asset = unique("crash");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
+		world.fakes.script(asset, { status: "Active" });
 		// The receiver takes the callback, then the runtime dies before the answer is recorded.
-		fakes.receiver(url, { hang: true }, 204);
+		world.fakes.receiver(url, { hang: true }, 204);
 		const w = await json<Watch>(
 			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
 		);
-		vclock.t = (await alarmAt(asset)) as number;
+		world.vclock.t = (await alarmAt(asset)) as number;
 		const run = runDurableObjectAlarm(stubOf(asset)).catch(() => "aborted");
-		while (fakes.deliveriesTo(url).length === 0) await new Promise((r) => setTimeout(r, 5));
+		while (world.fakes.deliveriesTo(url).length === 0) await new Promise((r) => setTimeout(r, 5));
 		await abortAllDurableObjects();
 		await run;
 
 		// Storage says: notifying, the attempt leased. The lease runs out and the attempt is redone.
 		const after = await getWatch(w.id);
 		expect(after.state).toBe("notifying");
-		await stepUntil(vclock, asset, async () => (await getWatch(w.id)).state === "delivered");
-		const ds = fakes.deliveriesTo(url);
+		await stepUntil(world.vclock, asset, async () => (await getWatch(w.id)).state === "delivered");
+		const ds = world.fakes.deliveriesTo(url);
 		expect(ds).toHaveLength(2);
 		expect(ds[0]?.headers["webhook-id"]).toBe(ds[1]?.headers["webhook-id"]);
 		expect(ds[0]?.body).toBe(ds[1]?.body);
@@ -52,31 +41,31 @@ describe("crashes", () => {
 	it("an alarm run that dies mid-check checks again once the lease runs out", async () => {
 		const asset = unique("crash-check");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { hang: true }, { status: "Active" });
+		world.fakes.script(asset, { hang: true }, { status: "Active" });
 		await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } });
-		vclock.t = (await alarmAt(asset)) as number;
+		world.vclock.t = (await alarmAt(asset)) as number;
 		const run = runDurableObjectAlarm(stubOf(asset)).catch(() => "aborted");
-		while (fakes.callsFor(asset) === 0) await new Promise((r) => setTimeout(r, 5));
+		while (world.fakes.callsFor(asset) === 0) await new Promise((r) => setTimeout(r, 5));
 		await abortAllDurableObjects();
 		await run;
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
-		expect(fakes.callsFor(asset)).toBe(2);
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
+		expect(world.fakes.callsFor(asset)).toBe(2);
 	});
 
 	it("an object evicted between every step still delivers exactly once", async () => {
 		const asset = unique("evict");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Processing" }, { status: "Processing" }, { status: "Active" });
-		fakes.receiver(url, 500, 204);
+		world.fakes.script(asset, { status: "Processing" }, { status: "Processing" }, { status: "Active" });
+		world.fakes.receiver(url, 500, 204);
 		const w = await json<Watch>(
 			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
 		);
 		for (let i = 0; i < 10 && (await getWatch(w.id)).state !== "delivered"; i++) {
 			await evictDurableObject(stubOf(asset)).catch(() => {});
-			await step(vclock, asset);
+			await step(world.vclock, asset);
 		}
 		expect((await getWatch(w.id)).state).toBe("delivered");
-		expect(fakes.deliveriesTo(url)).toHaveLength(2);
+		expect(world.fakes.deliveriesTo(url)).toHaveLength(2);
 	});
 });
 
@@ -84,33 +73,33 @@ describe("the clock", () => {
 	it("jumping forward by days: everything due runs in the next alarm, nothing is skipped", async () => {
 		const asset = unique("jump");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Processing" }, { status: "Active" });
-		fakes.receiver(url, 500, 204);
+		world.fakes.script(asset, { status: "Processing" }, { status: "Active" });
+		world.fakes.receiver(url, 500, 204);
 		const w = await json<Watch>(
 			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
 		);
-		await step(vclock, asset);
-		vclock.advance(3_600_000);
-		await step(vclock, asset);
+		await step(world.vclock, asset);
+		world.vclock.advance(3_600_000);
+		await step(world.vclock, asset);
 		expect((await getWatch(w.id)).state).toBe("notifying");
-		vclock.advance(5 * 86_400_000);
-		await step(vclock, asset);
+		world.vclock.advance(5 * 86_400_000);
+		await step(world.vclock, asset);
 		expect((await getWatch(w.id)).state).toBe("delivered");
 	});
 
 	it("an alarm that fires early (clock behind) does nothing and keeps its time", async () => {
 		const asset = unique("early");
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		await call("POST", "/v1/watches", {
 			body: { asset_id: asset, callback_url: `https://r.example/${asset}` },
 		});
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		const due = (await alarmAt(asset)) as number;
-		vclock.t = due - 60_000;
+		world.vclock.t = due - 60_000;
 		await runDurableObjectAlarm(stubOf(asset));
-		expect(fakes.callsFor(asset)).toBe(1);
+		expect(world.fakes.callsFor(asset)).toBe(1);
 		expect(await alarmAt(asset)).toBe(due);
-		await step(vclock, asset);
-		expect(fakes.callsFor(asset)).toBe(2);
+		await step(world.vclock, asset);
+		expect(world.fakes.callsFor(asset)).toBe(2);
 	});
 });

@@ -1,22 +1,11 @@
 // Every upstream fault of SPEC §1/§5, one alarm step each: the watch stays alive or ends as the
 // spec says, `last_error` is visible on the asset, and the next check lands where the spec puts it.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, Fakes, json, type UpstreamAnswer, VirtualClock } from "../support/fakes";
+import { describe, expect, it } from "vitest";
+import { call, json, type UpstreamAnswer, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, step } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(() => {
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld();
 
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 const envelope = (code: number, message = "error", data: unknown = null) =>
 	JSON.stringify({ code, message, data });
 const activeData = {
@@ -187,12 +176,12 @@ describe("upstream faults", () => {
 	it.each(cases)("$name", async ({ answer, state, error, delay, event }) => {
 		const asset = unique("up");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, answer, { status: "Processing" });
+		world.fakes.script(asset, answer, { status: "Processing" });
 		const reg = await json<Watch>(
 			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
 		);
-		await step(vclock, asset);
-		const checkedAt = vclock.t;
+		await step(world.vclock, asset);
+		const checkedAt = world.vclock.t;
 
 		const watch = await json<Watch>(await call("GET", `/v1/watches/${reg.id}`));
 		expect(watch.state).toBe(state);
@@ -208,7 +197,7 @@ describe("upstream faults", () => {
 			expect(next).toBeLessThanOrEqual(delay[1]);
 			expect(await alarmAt(asset)).toBe(Date.parse(a.next_check_at as string));
 			// And the watch recovers: the next answer is read normally.
-			await step(vclock, asset);
+			await step(world.vclock, asset);
 			const after = await json<Asset>(await call("GET", `/v1/assets/${asset}`));
 			expect(after).toMatchObject({ status: "Processing", checks: 2, last_error: null });
 		} else {
@@ -218,8 +207,8 @@ describe("upstream faults", () => {
 
 	it("429 with an HTTP-date Retry-After waits until that date", async () => {
 		const asset = unique("date");
-		const at = new Date(Math.ceil((vclock.t + 600_000) / 1000) * 1000);
-		fakes.script(
+		const at = new Date(Math.ceil((world.vclock.t + 600_000) / 1000) * 1000);
+		world.fakes.script(
 			asset,
 			{ http: 429, body: "", headers: { "retry-after": at.toUTCString() } },
 			{ status: "Processing" },
@@ -227,36 +216,36 @@ describe("upstream faults", () => {
 		await call("POST", "/v1/watches", {
 			body: { asset_id: asset, callback_url: `https://r.example/${asset}` },
 		});
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		const a = await json<Asset>(await call("GET", `/v1/assets/${asset}`));
 		expect(Date.parse(a.next_check_at as string)).toBeGreaterThanOrEqual(at.getTime());
 	});
 
 	it("401/402 never expire the watch, however long they last", async () => {
 		const asset = unique("key");
-		fakes.script(asset, { http: 401, body: envelope(401, "bad key") });
+		world.fakes.script(asset, { http: 401, body: envelope(401, "bad key") });
 		const reg = await json<Watch>(
 			await call("POST", "/v1/watches", {
 				body: { asset_id: asset, callback_url: `https://r.example/${asset}` },
 			}),
 		);
-		for (let i = 0; i < 30; i++) await step(vclock, asset);
-		expect(fakes.callsFor(asset)).toBe(30);
+		for (let i = 0; i < 30; i++) await step(world.vclock, asset);
+		expect(world.fakes.callsFor(asset)).toBe(30);
 		expect((await json<Watch>(await call("GET", `/v1/watches/${reg.id}`))).state).toBe("watching");
 	});
 
 	it("Active followed by Processing: terminal stays terminal", async () => {
 		const asset = unique("flip");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" }, { status: "Processing" });
+		world.fakes.script(asset, { status: "Active" }, { status: "Processing" });
 		await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } });
-		await step(vclock, asset);
-		vclock.advance(10_000);
+		await step(world.vclock, asset);
+		world.vclock.advance(10_000);
 		// A forced check sees "Processing" now; the asset stays Active and nothing is re-sent.
 		const res = await call("GET", `/v1/assets/${asset}?refresh=true`);
 		expect(await json<Asset>(res)).toMatchObject({ status: "Active", checks: 2 });
-		expect(fakes.callsFor(asset)).toBe(2);
-		expect(fakes.deliveriesTo(url)).toHaveLength(1);
+		expect(world.fakes.callsFor(asset)).toBe(2);
+		expect(world.fakes.deliveriesTo(url)).toHaveLength(1);
 		expect(await alarmAt(asset)).toBeNull();
 	});
 });

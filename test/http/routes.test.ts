@@ -2,24 +2,13 @@
 // error envelope, x-request-id, idempotent registration, ownership, and each class of bad
 // input answered with a 4xx that changes nothing.
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { call, Fakes, json, TOKEN_B, VirtualClock } from "../support/fakes";
+import { call, json, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
 import { step } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(() => {
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld();
 
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 type Watch = {
 	id: string;
@@ -194,7 +183,7 @@ describe("POST /v1/watches", () => {
 	])("refuses %s with a 4xx and registers nothing", async (_what, payload, status, code) => {
 		const res = await call("POST", "/v1/watches", { body: payload });
 		await expectError(res, status, code);
-		expect(fakes.upstreamCalls).toHaveLength(0);
+		expect(world.fakes.upstreamCalls).toHaveLength(0);
 	});
 
 	it("names unknown fields", async () => {
@@ -301,10 +290,10 @@ describe("a watch by id", () => {
 describe("GET /v1/assets/:asset_id", () => {
 	it("answers a watched asset from stored state, with no upstream call", async () => {
 		const a = unique("look");
-		fakes.script(a, { status: "Processing" });
+		world.fakes.script(a, { status: "Processing" });
 		await call("POST", "/v1/watches", { body: body(a) });
-		await step(vclock, a);
-		const calls = fakes.callsFor(a);
+		await step(world.vclock, a);
+		const calls = world.fakes.callsFor(a);
 		const res = await call("GET", `/v1/assets/${a}`);
 		expect(res.status).toBe(200);
 		expect(res.headers.get("cache-control")).toBe("no-store");
@@ -315,15 +304,15 @@ describe("GET /v1/assets/:asset_id", () => {
 			checks: 1,
 			name: `name-of-${a}`,
 		});
-		expect(fakes.callsFor(a)).toBe(calls);
+		expect(world.fakes.callsFor(a)).toBe(calls);
 	});
 
 	it("answers an unwatched asset from the upstream, and 404 asset_not_found when unknown", async () => {
 		const a = unique("free");
-		fakes.script(a, { status: "Processing" });
+		world.fakes.script(a, { status: "Processing" });
 		const res = await call("GET", `/v1/assets/${a}`);
 		expect(await json(res)).toMatchObject({ asset_id: a, status: "Processing", watched: false });
-		expect(fakes.callsFor(a)).toBe(1);
+		expect(world.fakes.callsFor(a)).toBe(1);
 		await expectError(await call("GET", `/v1/assets/${unique("ghost")}`), 404, "asset_not_found");
 		await expectError(await call("GET", "/v1/assets/bad%20id"), 400, "invalid_request");
 		await expectError(await call("GET", `/v1/assets/${a}?colour=red`), 400, "invalid_request");
@@ -331,7 +320,7 @@ describe("GET /v1/assets/:asset_id", () => {
 
 	it("a terminal answer carries Cache-Control and an ETag, and If-None-Match gets 304", async () => {
 		const a = unique("etag");
-		fakes.script(a, { status: "Active" });
+		world.fakes.script(a, { status: "Active" });
 		const res = await call("GET", `/v1/assets/${a}`);
 		expect(res.status).toBe(200);
 		const etag = res.headers.get("etag");
@@ -343,7 +332,7 @@ describe("GET /v1/assets/:asset_id", () => {
 
 	it("an upstream that cannot be read is a 502, not a crash", async () => {
 		const a = unique("garbled");
-		fakes.script(a, { http: 200, body: "<html>oops</html>" });
+		world.fakes.script(a, { http: 200, body: "<html>oops</html>" });
 		await expectError(await call("GET", `/v1/assets/${a}`), 502, "upstream_error");
 	});
 });

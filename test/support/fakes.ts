@@ -3,7 +3,7 @@
 // a virtual clock to step through hours of schedule without waiting for them.
 
 import { exports } from "cloudflare:workers";
-import { vi } from "vitest";
+import { afterEach, beforeEach, vi } from "vitest";
 import { clock } from "../../src/clock";
 import { TEST_SECRETS } from "./secrets";
 
@@ -111,7 +111,11 @@ export class Fakes {
 		});
 	}
 
-	private async answerReceiver(req: Request, signal?: AbortSignal | null, init?: RequestInit): Promise<Response> {
+	private async answerReceiver(
+		req: Request,
+		signal?: AbortSignal | null,
+		init?: RequestInit,
+	): Promise<Response> {
 		const body = await req.text();
 		const headers = Object.fromEntries(req.headers);
 		this.deliveries.push({ url: req.url, headers, body, json: JSON.parse(body) });
@@ -122,7 +126,10 @@ export class Fakes {
 		const location = a.headers?.location;
 		// Like a real fetch: a redirect is followed unless the caller asked for "manual".
 		if (location && a.status >= 300 && a.status < 400 && (init?.redirect ?? "follow") !== "manual")
-			return this.answerReceiver(new Request(location, { method: "POST", headers: req.headers, body }), signal);
+			return this.answerReceiver(
+				new Request(location, { method: "POST", headers: req.headers, body }),
+				signal,
+			);
 		return new Response(null, { status: a.status, headers: a.headers });
 	}
 }
@@ -180,3 +187,22 @@ export async function call(method: string, path: string, opts: CallOptions = {})
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
 	return (await res.json()) as T;
 }
+
+/** Installs fresh fakes and a virtual clock around every test of the file that calls it. */
+export function useFakeWorld(): { readonly fakes: Fakes; readonly vclock: VirtualClock } {
+	const world = {} as { fakes: Fakes; vclock: VirtualClock };
+	beforeEach(() => {
+		world.fakes = new Fakes().install();
+		world.vclock = new VirtualClock().install();
+	});
+	afterEach(() => {
+		world.fakes.uninstall();
+		world.vclock.uninstall();
+	});
+	return world;
+}
+
+let uniqueCounter = 0;
+/** An asset id no other test of the run uses (storage is shared within a test file). */
+export const unique = (prefix: string) =>
+	`${prefix}-${++uniqueCounter}-${Math.random().toString(36).slice(2, 8)}`;

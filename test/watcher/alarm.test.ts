@@ -2,20 +2,11 @@
 // status, signed callbacks that the Standard Webhooks reference verifier accepts, retries on
 // the schedule, 410, exhaustion and redelivery, several watches on one poll loop.
 import { Webhook } from "standardwebhooks";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, Fakes, json, VirtualClock, WEBHOOK_SECRET } from "../support/fakes";
+import { describe, expect, it, vi } from "vitest";
+import { call, json, unique, useFakeWorld, WEBHOOK_SECRET } from "../support/fakes";
 import { alarmAt, step, stepUntil } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(() => {
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld();
 
 type Watch = {
 	id: string;
@@ -27,9 +18,6 @@ type Watch = {
 		last_status: number | null;
 	} | null;
 };
-
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
 async function register(
 	assetId: string,
@@ -62,14 +50,14 @@ describe("polling to a terminal status", () => {
 	it("Processing → Active: one verified callback with the SPEC body", async () => {
 		const asset = unique("act");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Processing" }, { status: "Processing" }, { status: "Active" });
+		world.fakes.script(asset, { status: "Processing" }, { status: "Processing" }, { status: "Active" });
 		const w = await register(asset, url, { metadata: { job: 42 } });
 
-		const steps = await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
+		const steps = await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
 		expect(steps).toBe(3);
-		expect(fakes.callsFor(asset)).toBe(3);
+		expect(world.fakes.callsFor(asset)).toBe(3);
 
-		const [d] = fakes.deliveriesTo(url);
+		const [d] = world.fakes.deliveriesTo(url);
 		if (!d) throw new Error("no delivery");
 		const event = verify(d);
 		expect(event.type).toBe("asset.active");
@@ -92,7 +80,7 @@ describe("polling to a terminal status", () => {
 		expect(d.headers["content-type"]).toBe("application/json");
 		expect(d.headers["user-agent"]).toMatch(/^seedance-asset-watcher\/\d+\.\d+\.\d+/);
 		expect(d.headers["webhook-id"]).toMatch(/^msg_/);
-		expect(Number(d.headers["webhook-timestamp"])).toBe(Math.floor(vclock.t / 1000));
+		expect(Number(d.headers["webhook-timestamp"])).toBe(Math.floor(world.vclock.t / 1000));
 
 		const after = await getWatch(w.id);
 		expect(after.state).toBe("delivered");
@@ -116,14 +104,14 @@ describe("polling to a terminal status", () => {
 	it("Processing → Failed: the upstream's error and message pass through", async () => {
 		const asset = unique("fail");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(
+		world.fakes.script(
 			asset,
 			{ status: "Processing" },
 			{ status: "Failed", data: { ErrorMessage: "unsupported codec" }, message: "asset failed" },
 		);
 		await register(asset, url);
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
-		const [d] = fakes.deliveriesTo(url);
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
+		const [d] = world.fakes.deliveriesTo(url);
 		if (!d) throw new Error("no delivery");
 		expect(verify(d).type).toBe("asset.failed");
 		expect(d.json.data).toMatchObject({
@@ -135,10 +123,10 @@ describe("polling to a terminal status", () => {
 
 	it("checks at growing intervals: 2 s, 3 s, 4.5 s …", async () => {
 		const asset = unique("gap");
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		await register(asset, `https://receiver.example/${asset}`);
-		for (let i = 0; i < 5; i++) await step(vclock, asset);
-		const times = fakes.upstreamCalls.filter((c) => c.assetId === asset).map((c) => c.at);
+		for (let i = 0; i < 5; i++) await step(world.vclock, asset);
+		const times = world.fakes.upstreamCalls.filter((c) => c.assetId === asset).map((c) => c.at);
 		const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
 		expect(gaps).toEqual([2000, 3000, 4500, 6750]);
 	});
@@ -148,11 +136,11 @@ describe("delivery retries", () => {
 	it("a receiver that fails twice then succeeds gets the same webhook-id and bytes each time", async () => {
 		const asset = unique("retry");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
-		fakes.receiver(url, 500, 503, 200);
+		world.fakes.script(asset, { status: "Active" });
+		world.fakes.receiver(url, 500, 503, 200);
 		const w = await register(asset, url);
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length >= 3);
-		const ds = fakes.deliveriesTo(url);
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length >= 3);
+		const ds = world.fakes.deliveriesTo(url);
 		expect(ds).toHaveLength(3);
 		expect(new Set(ds.map((d) => d.headers["webhook-id"])).size).toBe(1);
 		expect(new Set(ds.map((d) => d.body)).size).toBe(1);
@@ -169,30 +157,30 @@ describe("delivery retries", () => {
 	it("410 cancels the watch: no further attempts", async () => {
 		const asset = unique("gone");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
-		fakes.receiver(url, 410);
+		world.fakes.script(asset, { status: "Active" });
+		world.fakes.receiver(url, 410);
 		const w = await register(asset, url);
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
 		expect((await getWatch(w.id)).state).toBe("cancelled");
-		expect(await step(vclock, asset)).toBe(false);
-		expect(fakes.deliveriesTo(url)).toHaveLength(1);
+		expect(await step(world.vclock, asset)).toBe(false);
+		expect(world.fakes.deliveriesTo(url)).toHaveLength(1);
 	});
 
 	it("after the last retry the watch is failed, and redeliver sends the same event again", async () => {
 		const asset = unique("exhaust");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
-		fakes.receiver(url, 500);
+		world.fakes.script(asset, { status: "Active" });
+		world.fakes.receiver(url, 500);
 		const w = await register(asset, url);
-		await stepUntil(vclock, asset, async () => (await getWatch(w.id)).state === "failed");
-		expect(fakes.deliveriesTo(url)).toHaveLength(8);
+		await stepUntil(world.vclock, asset, async () => (await getWatch(w.id)).state === "failed");
+		expect(world.fakes.deliveriesTo(url)).toHaveLength(8);
 		expect(await alarmAt(asset)).toBeNull();
 
-		fakes.receiver(url, 204);
+		world.fakes.receiver(url, 204);
 		const res = await call("POST", `/v1/watches/${w.id}/redeliver`);
 		expect(res.status).toBe(202);
-		await stepUntil(vclock, asset, async () => (await getWatch(w.id)).state === "delivered");
-		const ds = fakes.deliveriesTo(url);
+		await stepUntil(world.vclock, asset, async () => (await getWatch(w.id)).state === "delivered");
+		const ds = world.fakes.deliveriesTo(url);
 		expect(ds).toHaveLength(9);
 		expect(ds[8]?.headers["webhook-id"]).toBe(ds[0]?.headers["webhook-id"]);
 		expect(ds[8]?.body).toBe(ds[0]?.body);
@@ -202,37 +190,41 @@ describe("delivery retries", () => {
 describe("several watches on one asset", () => {
 	it("share one poll loop and each get one callback", async () => {
 		const asset = unique("multi");
-		fakes.script(asset, { status: "Processing" }, { status: "Processing" }, { status: "Active" });
+		world.fakes.script(asset, { status: "Processing" }, { status: "Processing" }, { status: "Active" });
 		const urls = [1, 2, 3].map((i) => `https://receiver${i}.example/${asset}`);
 		for (const u of urls) await register(asset, u);
-		await stepUntil(vclock, asset, () => urls.every((u) => fakes.deliveriesTo(u).length > 0));
-		expect(fakes.callsFor(asset)).toBe(3);
-		for (const u of urls) expect(fakes.deliveriesTo(u)).toHaveLength(1);
-		const ids = urls.map((u) => fakes.deliveriesTo(u)[0]?.headers["webhook-id"]);
+		await stepUntil(world.vclock, asset, () => urls.every((u) => world.fakes.deliveriesTo(u).length > 0));
+		expect(world.fakes.callsFor(asset)).toBe(3);
+		for (const u of urls) expect(world.fakes.deliveriesTo(u)).toHaveLength(1);
+		const ids = urls.map((u) => world.fakes.deliveriesTo(u)[0]?.headers["webhook-id"]);
 		expect(new Set(ids).size).toBe(3);
 	});
 
 	it("a watch registered on an asset already terminal is notified at once, with no upstream call", async () => {
 		const asset = unique("late");
-		fakes.script(asset, { status: "Active" });
+		world.fakes.script(asset, { status: "Active" });
 		await register(asset, `https://a.example/${asset}`);
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(`https://a.example/${asset}`).length > 0);
-		const calls = fakes.callsFor(asset);
+		await stepUntil(
+			world.vclock,
+			asset,
+			() => world.fakes.deliveriesTo(`https://a.example/${asset}`).length > 0,
+		);
+		const calls = world.fakes.callsFor(asset);
 		const late = `https://b.example/${asset}`;
 		await register(asset, late);
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(late).length > 0);
-		expect(fakes.callsFor(asset)).toBe(calls);
-		expect(verify(fakes.deliveriesTo(late)[0]!).type).toBe("asset.active");
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(late).length > 0);
+		expect(world.fakes.callsFor(asset)).toBe(calls);
+		expect(verify(world.fakes.deliveriesTo(late)[0]!).type).toBe("asset.active");
 	});
 
 	it("a watch that did not ask for the event is skipped", async () => {
 		const asset = unique("skip");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
+		world.fakes.script(asset, { status: "Active" });
 		const w = await register(asset, url, { events: ["asset.failed"] });
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		expect((await getWatch(w.id)).state).toBe("skipped");
-		expect(fakes.deliveriesTo(url)).toHaveLength(0);
+		expect(world.fakes.deliveriesTo(url)).toHaveLength(0);
 	});
 });
 
@@ -240,15 +232,18 @@ describe("giving up", () => {
 	it("three 404s over at least 60 s → watch.expired not_found", async () => {
 		const asset = unique("missing");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { http: 404, body: JSON.stringify({ code: 404, message: "not found", data: null }) });
+		world.fakes.script(asset, {
+			http: 404,
+			body: JSON.stringify({ code: 404, message: "not found", data: null }),
+		});
 		const w = await register(asset, url);
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
-		const [d] = fakes.deliveriesTo(url);
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
+		const [d] = world.fakes.deliveriesTo(url);
 		expect(d?.json).toMatchObject({
 			type: "watch.expired",
 			data: { reason: "not_found", status: "Unknown" },
 		});
-		const calls = fakes.upstreamCalls.filter((c) => c.assetId === asset);
+		const calls = world.fakes.upstreamCalls.filter((c) => c.assetId === asset);
 		expect(calls.length).toBeGreaterThanOrEqual(3);
 		expect(calls.at(-1)!.at - calls[0]!.at).toBeGreaterThanOrEqual(60_000);
 		expect((await getWatch(w.id)).state).toBe("delivered");
@@ -257,14 +252,14 @@ describe("giving up", () => {
 	it("422 → watch.expired invalid_asset_id at once", async () => {
 		const asset = unique("bad");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, {
+		world.fakes.script(asset, {
 			http: 200,
 			body: JSON.stringify({ code: 422, message: "invalid asset id", data: null }),
 		});
 		await register(asset, url);
-		await step(vclock, asset);
-		expect(fakes.callsFor(asset)).toBe(1);
-		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({
+		await step(world.vclock, asset);
+		expect(world.fakes.callsFor(asset)).toBe(1);
+		expect(world.fakes.deliveriesTo(url)[0]?.json).toMatchObject({
 			type: "watch.expired",
 			data: { reason: "invalid_asset_id" },
 		});
@@ -273,12 +268,12 @@ describe("giving up", () => {
 	it("past WATCH_TTL_S → watch.expired ttl, and polling stops", async () => {
 		const asset = unique("ttl");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		const w = await register(asset, url);
-		await step(vclock, asset);
-		vclock.advance(172_800_000);
-		await step(vclock, asset);
-		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({
+		await step(world.vclock, asset);
+		world.vclock.advance(172_800_000);
+		await step(world.vclock, asset);
+		expect(world.fakes.deliveriesTo(url)[0]?.json).toMatchObject({
 			type: "watch.expired",
 			data: { reason: "ttl", status: "Processing" },
 		});
@@ -288,9 +283,9 @@ describe("giving up", () => {
 
 	it("cancel stops polling when no live watch is left", async () => {
 		const asset = unique("cancel");
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		const w = await register(asset, `https://receiver.example/${asset}`);
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		const res = await call("DELETE", `/v1/watches/${w.id}`);
 		expect(res.status).toBe(200);
 		expect((await json<Watch>(res)).state).toBe("cancelled");
