@@ -78,13 +78,11 @@ function errorFor(code: number, message: string | null, retryAfterMs: number | n
 	}
 }
 
-export function classifyAnswer(
-	httpStatus: number,
-	headers: Headers,
-	body: string,
-	now: number,
-): CheckOutcome {
-	const retryAfterMs = parseRetryAfter(headers.get("retry-after"), now);
+/** The upstream's `{ code, message, data }` envelope, or null when the body is not a JSON object. */
+export function readEnvelope(body: string): {
+	envelope: Record<string, unknown> | null;
+	bodyCode: number | null;
+} {
 	let json: unknown;
 	try {
 		json = JSON.parse(body);
@@ -95,7 +93,17 @@ export function classifyAnswer(
 		json !== null && typeof json === "object" && !Array.isArray(json)
 			? (json as Record<string, unknown>)
 			: null;
-	const bodyCode = typeof envelope?.code === "number" ? envelope.code : null;
+	return { envelope, bodyCode: typeof envelope?.code === "number" ? envelope.code : null };
+}
+
+export function classifyAnswer(
+	httpStatus: number,
+	headers: Headers,
+	body: string,
+	now: number,
+): CheckOutcome {
+	const retryAfterMs = parseRetryAfter(headers.get("retry-after"), now);
+	const { envelope, bodyCode } = readEnvelope(body);
 	const message = str(envelope?.message);
 
 	// An error in either place is an error. When both are errors the body's code is the more

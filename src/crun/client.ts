@@ -62,7 +62,10 @@ export async function checkAsset(settings: CrunSettings, assetId: string): Promi
 		const name = err instanceof Error ? err.name : "";
 		if (name === "TimeoutError" || name === "AbortError")
 			return { kind: "transient", error: `upstream timed out after ${settings.timeoutMs} ms` };
-		return { kind: "transient", error: `upstream unreachable: ${withoutKey(err instanceof Error ? err.message : String(err), settings.apiKey)}` };
+		return {
+			kind: "transient",
+			error: `upstream unreachable: ${withoutKey(err instanceof Error ? err.message : String(err), settings.apiKey)}`,
+		};
 	}
 }
 

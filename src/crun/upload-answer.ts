@@ -5,6 +5,7 @@
 
 import { HttpError } from "../errors";
 import { parseRetryAfter } from "../retry-after";
+import { readEnvelope } from "./classify";
 
 export type UploadOutcome =
 	| { kind: "ok"; assetId: string; message: string | null }
@@ -51,17 +52,7 @@ export function classifyUpload(
 	now: number,
 ): UploadOutcome {
 	const retryAfterMs = parseRetryAfter(headers.get("retry-after"), now);
-	let json: unknown;
-	try {
-		json = JSON.parse(body);
-	} catch {
-		json = undefined;
-	}
-	const envelope =
-		json !== null && typeof json === "object" && !Array.isArray(json)
-			? (json as Record<string, unknown>)
-			: null;
-	const bodyCode = typeof envelope?.code === "number" ? envelope.code : null;
+	const { envelope, bodyCode } = readEnvelope(body);
 	const message =
 		typeof envelope?.message === "string" && envelope.message !== "" ? envelope.message.slice(0, 500) : null;
 

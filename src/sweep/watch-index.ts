@@ -6,6 +6,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
+import { migrate } from "../sql-migrations";
 import type { WatchState } from "../watcher/model";
 import { type ListPosition, shardName, shardOf } from "./policy";
 
@@ -103,21 +104,7 @@ export class WatchIndex extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		ctx.blockConcurrencyWhile(async () => {
-			const sql = ctx.storage.sql;
-			sql.exec("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)");
-			const applied = new Set(
-				sql
-					.exec<{ name: string }>("SELECT name FROM _migrations")
-					.toArray()
-					.map((r) => r.name),
-			);
-			for (const m of MIGRATIONS) {
-				if (applied.has(m.name)) continue;
-				ctx.storage.transactionSync(() => {
-					sql.exec(m.sql);
-					sql.exec("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", m.name, Date.now());
-				});
-			}
+			migrate(ctx.storage, MIGRATIONS);
 		});
 	}
 

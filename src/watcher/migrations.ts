@@ -2,7 +2,9 @@
 // in `_migrations` and never edited: a change to the schema is a new entry at the end.
 // docs/storage.md describes every table and column.
 
-export const MIGRATIONS: readonly { name: string; sql: string }[] = [
+import { migrate as applyMigrations, type Migration } from "../sql-migrations";
+
+export const MIGRATIONS: readonly Migration[] = [
 	{
 		name: "0001_initial",
 		sql: `
@@ -104,23 +106,9 @@ END;
 	},
 ];
 
-/** Applies the migrations not yet recorded, in order, each in its own transaction. */
+/** Brings this asset object's schema up to date. */
 export function migrate(storage: DurableObjectStorage): void {
-	const sql = storage.sql;
-	sql.exec("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)");
-	const applied = new Set(
-		sql
-			.exec<{ name: string }>("SELECT name FROM _migrations")
-			.toArray()
-			.map((r) => r.name),
-	);
-	for (const m of MIGRATIONS) {
-		if (applied.has(m.name)) continue;
-		storage.transactionSync(() => {
-			sql.exec(m.sql);
-			sql.exec("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", m.name, Date.now());
-		});
-	}
+	applyMigrations(storage, MIGRATIONS);
 }
 
 /** True when this object has ever been written (an unwatched lookup leaves storage empty). */
