@@ -53,7 +53,7 @@ export interface Receiver {
 	url: string;
 	port: number;
 	deliveries(): Delivery[];
-	/** resolves with the first delivery (already recorded or future) matching the predicate */
+	/** resolves with the first delivery (already recorded or future) matching the predicate, checked on arrival and again once answered */
 	waitFor(predicate?: (delivery: Delivery) => boolean, timeoutMs?: number): Promise<Delivery>;
 	/** path is the request path, or "*" for every path without its own behaviour; null clears */
 	setBehaviour(path: string, behaviour: Behaviour | null): void;

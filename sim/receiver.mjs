@@ -125,8 +125,9 @@ export async function startReceiver({ port = 0, host = "127.0.0.1", secret, onDe
 		return b.index < b.sequence.length ? b.sequence[b.index++] : b.rest;
 	}
 
-	function record(delivery) {
-		log.push(delivery);
+	// Waiters see a delivery when it arrives and again when it is answered, so a predicate on
+	// `status` resolves as soon as the answer is known.
+	function notifyWaiters(delivery) {
 		for (const w of waiters) {
 			let hit;
 			try {
@@ -143,6 +144,11 @@ export async function startReceiver({ port = 0, host = "127.0.0.1", secret, onDe
 				w.resolve(delivery);
 			}
 		}
+	}
+
+	function record(delivery) {
+		log.push(delivery);
+		notifyWaiters(delivery);
 		try {
 			onDelivery?.(delivery);
 		} catch (err) {
@@ -160,6 +166,7 @@ export async function startReceiver({ port = 0, host = "127.0.0.1", secret, onDe
 				step.body ?? (step.status < 300 ? { ok: true } : { error: STATUS_CODES[step.status] ?? "error" });
 			delivery.status = step.status;
 			sendJson(res, step.status, body, headers);
+			notifyWaiters(delivery);
 		};
 		if (step.hang) return;
 		if (step.delayMs > 0) {

@@ -17,16 +17,21 @@ import {
 	WatchSchema,
 } from "../schemas";
 import { validationError } from "../validation";
-import { EVENT_TYPES, type WatchView } from "../watcher/model";
 import { assetWatcher } from "../watcher/asset-watcher";
+import { EVENT_TYPES, type WatchView } from "../watcher/model";
 import { unwrap } from "../watcher/result";
 
 export const watches = new OpenAPIHono<AppEnv>();
 
 export async function registerWatch(env: Env, config: Config, owner: string, body: RegisterBody) {
 	const verdict = checkCallbackUrl(body.callback_url, { allowPrivate: config.ALLOW_PRIVATE_CALLBACKS });
-	if (!verdict.ok) throw new ValidationError(verdict.reason, { issues: [{ path: "callback_url", message: verdict.reason }] });
-	const headers = Object.fromEntries(Object.entries(body.callback_headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+	if (!verdict.ok)
+		throw new ValidationError(verdict.reason, {
+			issues: [{ path: "callback_url", message: verdict.reason }],
+		});
+	const headers = Object.fromEntries(
+		Object.entries(body.callback_headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+	);
 	if (Object.keys(headers).length !== Object.keys(body.callback_headers ?? {}).length)
 		throw new ValidationError("callback_headers names must be unique regardless of case");
 	return unwrap(
@@ -47,7 +52,10 @@ function stubForWatch(env: Env, id: string) {
 	return assetWatcher(env, assetId);
 }
 
-const watchResponse = (description: string) => ({ description, content: { "application/json": { schema: WatchSchema } } });
+const watchResponse = (description: string) => ({
+	description,
+	content: { "application/json": { schema: WatchSchema } },
+});
 
 watches.openapi(
 	createRoute({
@@ -87,7 +95,8 @@ watches.openapi(
 		method: "post",
 		path: "/batch",
 		summary: "Register up to 100 watches",
-		description: "Each item is validated and registered on its own; the answer has a result per item, in order.",
+		description:
+			"Each item is validated and registered on its own; the answer has a result per item, in order.",
 		request: { body: { required: true, content: { "application/json": { schema: BatchBody } } } },
 		responses: {
 			200: {
@@ -120,7 +129,8 @@ watches.openapi(
 									status: 400,
 									error: {
 										code: "invalid_request",
-										message: "invalid watches[1]: asset_id: asset_id must be 1-128 characters of A-Z a-z 0-9 . _ : -",
+										message:
+											"invalid watches[1]: asset_id: asset_id must be 1-128 characters of A-Z a-z 0-9 . _ : -",
 									},
 								},
 							],
@@ -148,9 +158,31 @@ watches.openapi(
 					const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
 					results[index] = { index, status: created ? 201 : 200, watch };
 				} catch (err) {
-					if (!(err instanceof HttpError)) throw err;
-					const error = { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) };
-					results[index] = { index, status: err.status, error };
+					if (err instanceof HttpError) {
+						const error = {
+							code: err.code,
+							message: err.message,
+							...(err.details !== undefined ? { details: err.details } : {}),
+						};
+						results[index] = { index, status: err.status, error };
+					} else {
+						// One item's trouble (an object briefly unreachable) must not sink the other 99.
+						console.error(
+							JSON.stringify({
+								msg: "batch item failed",
+								index,
+								error: err instanceof Error ? err.message : String(err),
+							}),
+						);
+						results[index] = {
+							index,
+							status: 503,
+							error: {
+								code: "unavailable",
+								message: "this item could not be registered just now; send it again",
+							},
+						};
+					}
 				}
 			}
 		};
@@ -165,9 +197,14 @@ watches.openapi(
 		method: "get",
 		path: "/{id}",
 		summary: "Get a watch",
-		description: "The watch with its delivery state and latest delivery attempts. Other tokens' watches answer 404.",
+		description:
+			"The watch with its delivery state and latest delivery attempts. Other tokens' watches answer 404.",
 		request: { params: WatchIdParam },
-		responses: { 200: watchResponse("The watch"), 404: errorResponse("No such watch for this token"), ...commonErrors },
+		responses: {
+			200: watchResponse("The watch"),
+			404: errorResponse("No such watch for this token"),
+			...commonErrors,
+		},
 	}),
 	async (c) => {
 		const { id } = c.req.valid("param");
@@ -181,9 +218,14 @@ watches.openapi(
 		method: "delete",
 		path: "/{id}",
 		summary: "Cancel a watch",
-		description: "No further callbacks for this watch; the asset stops being polled when no live watch remains.",
+		description:
+			"No further callbacks for this watch; the asset stops being polled when no live watch remains.",
 		request: { params: WatchIdParam },
-		responses: { 200: watchResponse("The cancelled watch"), 404: errorResponse("No such watch for this token"), ...commonErrors },
+		responses: {
+			200: watchResponse("The cancelled watch"),
+			404: errorResponse("No such watch for this token"),
+			...commonErrors,
+		},
 	}),
 	async (c) => {
 		const { id } = c.req.valid("param");

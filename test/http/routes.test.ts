@@ -2,7 +2,7 @@
 // error envelope, x-request-id, idempotent registration, ownership, and each class of bad
 // input answered with a 4xx that changes nothing.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app } from "../../src/app";
 import { call, json, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
 import { step } from "../support/steps";
@@ -334,5 +334,27 @@ describe("GET /v1/assets/:asset_id", () => {
 		const a = unique("garbled");
 		world.fakes.script(a, { http: 200, body: "<html>oops</html>" });
 		await expectError(await call("GET", `/v1/assets/${a}`), 502, "upstream_error");
+	});
+});
+
+describe("a batch item that fails for a reason of the runtime's", () => {
+	it("is reported as 503 for that item; the rest are registered", async () => {
+		const a = unique("flaky");
+		const real = env.ASSET_WATCHER.getByName.bind(env.ASSET_WATCHER);
+		const spy = vi.spyOn(env.ASSET_WATCHER, "getByName").mockImplementation((name: string) => {
+			if (name === `${a}-bad`) throw new Error("Durable Object reset because its code was updated.");
+			return real(name);
+		});
+		try {
+			const res = await call("POST", "/v1/watches/batch", {
+				body: { watches: [body(`${a}-1`), body(`${a}-bad`), body(`${a}-2`)] },
+			});
+			expect(res.status).toBe(200);
+			const { results } = await json<{ results: { status: number; error?: { code: string } }[] }>(res);
+			expect(results.map((r) => r.status)).toEqual([201, 503, 201]);
+			expect(results[1]?.error?.code).toBe("unavailable");
+		} finally {
+			spy.mockRestore();
+		}
 	});
 });

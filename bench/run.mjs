@@ -1,0 +1,570 @@
+// `npm run bench`: what the service costs and how quickly it notifies, measured in one run on the
+// local runtime (the bundled worker under miniflare/workerd, state persisted on disk) against the
+// Crun simulator and a callback receiver on loopback. A benchmark, not a test: it asserts nothing,
+// prints a table and writes bench/results.json. bench/README.md says what each figure means.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { startCrunSim } from "../sim/crun.mjs";
+import { startReceiver } from "../sim/receiver.mjs";
+import { localSecrets, ROOT, startRuntime } from "../test/e2e/harness.mjs";
+
+// ---- settings (stated in the output) ---------------------------------------------------------
+
+/** The throughput, delay and upstream-call measurements: quick polling, so a run takes minutes. */
+const VARS = {
+	POLL_INITIAL_MS: "500",
+	POLL_MAX_MS: "5000",
+	POLL_BACKOFF: "1.5",
+	ALLOW_PRIVATE_CALLBACKS: "true",
+	// Throughput is the service's own: the per-token request limit would cap it at 10/s.
+	RATE_LIMIT_PER_MINUTE: "0",
+};
+/**
+ * The memory measurement, on a second, fresh runtime: each asset checked on registration, then
+ * every ten minutes. Local workerd keeps three files open per Durable Object in memory and evicts
+ * one 10-20 s after its last event; polling every few seconds would keep all 10,000 in memory at
+ * once, past this machine's open-file limit, which would say nothing about the service.
+ */
+const MEMORY_VARS = { ...VARS, POLL_INITIAL_MS: "600000", POLL_MAX_MS: "600000" };
+const POLL_MAX_MS = Number(VARS.POLL_MAX_MS);
+const CONNECTIONS = 10;
+const DURATION_S = 5;
+const LOOKUP_POOL = 100;
+const DELAY_ASSETS = 500;
+/** A second cohort that turns Active soon after its first check, where backoff pays off. */
+const QUICK_ASSETS = 100;
+const QUICK_PROCESSING_MS = 2000;
+/** Long enough for every delay asset's interval to have grown to POLL_MAX_MS (500 ms · 1.5^k). */
+const RAMP_MS = 12_000;
+/** Flips are spread evenly over one full poll interval, so they land at every phase of it. */
+const FLIP_SPREAD_MS = POLL_MAX_MS;
+const MEMORY_ASSETS = 10_000;
+const BATCH = 100;
+const MEMORY_SETTLE_MS = 5_000;
+const PROCESSING_FOREVER_MS = 24 * 3_600_000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const t0 = Date.now();
+const log = (msg) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
+
+// ---- the machine ---------------------------------------------------------------------------
+
+function machine() {
+	let cpu = "unknown";
+	try {
+		cpu = /model name\s*:\s*(.+)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? cpu;
+	} catch {}
+	const version = (pkg) => {
+		try {
+			return JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
+		} catch {
+			return null;
+		}
+	};
+	return {
+		nproc: availableParallelism(),
+		cpu,
+		memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+		node: process.version,
+		wrangler: version("wrangler"),
+		miniflare: version("miniflare"),
+		workerd: version("workerd"),
+	};
+}
+
+// ---- memory of the runtime -------------------------------------------------------------------
+
+function status(pid) {
+	try {
+		const text = readFileSync(`/proc/${pid}/status`, "utf8");
+		const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+		const name = /^Name:\s+(\S+)/m.exec(text)?.[1] ?? "";
+		return { name, rss: kib("VmRSS"), hwm: kib("VmHWM") };
+	} catch {
+		return null;
+	}
+}
+
+const workerdPids = (rt) => rt.pids().filter((pid) => status(pid)?.name.startsWith("workerd"));
+
+/** workerd's processes under the runtime (the Node process that drives miniflare is not counted). */
+function workerdMemory(rt) {
+	const procs = workerdPids(rt).map(status).filter(Boolean);
+	return {
+		processes: procs.length,
+		rssKiB: procs.reduce((n, s) => n + s.rss, 0),
+		hwmKiB: procs.reduce((n, s) => n + s.hwm, 0),
+	};
+}
+
+function openFiles(rt) {
+	let n = 0;
+	for (const pid of workerdPids(rt)) {
+		try {
+			n += readdirSync(`/proc/${pid}/fd`).length;
+		} catch {}
+	}
+	return n;
+}
+
+function openFileLimit(rt) {
+	const pid = workerdPids(rt)[0];
+	try {
+		return Number(/^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"))?.[1]) || null;
+	} catch {
+		return null;
+	}
+}
+
+/** Peak RSS of the workerd processes, sampled every `everyMs` (open files every fourth sample). */
+function sampleMemory(rt, everyMs = 250) {
+	let peakRss = 0;
+	let peakHwm = 0;
+	let peakFiles = 0;
+	let n = 0;
+	const tick = () => {
+		const m = workerdMemory(rt);
+		peakRss = Math.max(peakRss, m.rssKiB);
+		peakHwm = Math.max(peakHwm, m.hwmKiB);
+		if (n++ % 4 === 0) peakFiles = Math.max(peakFiles, openFiles(rt));
+	};
+	tick();
+	const timer = setInterval(tick, everyMs);
+	return () => {
+		clearInterval(timer);
+		n = 0;
+		tick();
+		return { peakRssKiB: peakRss, hwmKiB: peakHwm, peakOpenFiles: peakFiles };
+	};
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function percentile(sorted, p) {
+	if (sorted.length === 0) return null;
+	const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+	return sorted[i];
+}
+
+async function pool(items, concurrency, fn) {
+	let next = 0;
+	const results = new Array(items.length);
+	await Promise.all(
+		Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+			while (next < items.length) {
+				const i = next++;
+				results[i] = await fn(items[i], i);
+			}
+		}),
+	);
+	return results;
+}
+
+async function registerBatch(rt, items) {
+	const res = await rt.fetch("/v1/watches/batch", { json: { watches: items } });
+	if (res.status !== 200) throw new Error(`batch registration answered ${res.status}: ${await res.text()}`);
+	const { results } = await res.json();
+	const bad = results.filter((r) => r.status !== 201 && r.status !== 200);
+	if (bad.length > 0)
+		throw new Error(`batch registration refused ${bad.length} items: ${JSON.stringify(bad[0])}`);
+	return results.map((r) => r.watch);
+}
+
+async function registerAll(rt, items, concurrency) {
+	const batches = [];
+	for (let i = 0; i < items.length; i += BATCH) batches.push(items.slice(i, i + BATCH));
+	return (await pool(batches, concurrency, (b) => registerBatch(rt, b))).flat();
+}
+
+function cannon(opts) {
+	return new Promise((resolve, reject) => {
+		autocannon({ connections: CONNECTIONS, duration: DURATION_S, ...opts }, (err, result) =>
+			err ? reject(err) : resolve(result),
+		);
+	});
+}
+
+function throughput(result) {
+	// Only 2xx answers count: a route that answered errors was not measured.
+	const ok = result["2xx"];
+	return {
+		rps: Math.round(ok / result.duration),
+		requests: result.requests.total,
+		non_2xx: result.non2xx,
+		errors: result.errors + result.timeouts,
+		latency_p50_ms: result.latency.p50,
+		latency_p99_ms: result.latency.p99,
+	};
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+// Local workerd gives every Durable Object its own SQLite file and fsyncs it; on a VM disk that
+// alone caps new objects at a few dozen a second, which says more about the disk than about the
+// service. The state goes to memory (tmpfs) where there is one; BENCH_PERSIST_DIR picks a folder.
+const persistRoot = process.env.BENCH_PERSIST_DIR ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+
+const secrets = localSecrets({ crunApiKey: "bench-key", tokens: ["bench-token"] });
+const crun = await startCrunSim({ apiKey: secrets.CRUN_API_KEY, defaultProcessingMs: PROCESSING_FOREVER_MS });
+const rx = await startReceiver({ secret: secrets.WEBHOOK_SECRET });
+const sweepLines = [];
+const stderrTail = [];
+const live = new Set();
+
+async function startBenchRuntime(vars) {
+	const persistDir = mkdtempSync(join(persistRoot, "seedance-bench-"));
+	const rt = await startRuntime({
+		vars: { ...vars, CRUN_API_BASE: crun.url },
+		secrets,
+		persistDir,
+		onLog(line, stream) {
+			if (line.includes('"msg":"sweep"')) sweepLines.push(line);
+			if (stream === "stderr") {
+				stderrTail.push(line);
+				if (stderrTail.length > 30) stderrTail.shift();
+			}
+		},
+	});
+	const handle = {
+		rt,
+		async dispose() {
+			live.delete(handle);
+			await rt.dispose();
+			rmSync(persistDir, { recursive: true, force: true });
+		},
+	};
+	live.add(handle);
+	return handle;
+}
+
+const results = { date: new Date().toISOString(), machine: machine(), settings: {} };
+
+async function shutdown() {
+	for (const handle of [...live]) await handle.dispose();
+	await Promise.allSettled([crun.close(), rx.close()]);
+}
+process.once("SIGINT", () => shutdown().then(() => process.exit(130)));
+
+try {
+	log("starting the runtime");
+	const speed = await startBenchRuntime(VARS);
+	let rt = speed.rt;
+	results.settings = {
+		...VARS,
+		memory_phase: { POLL_INITIAL_MS: MEMORY_VARS.POLL_INITIAL_MS, POLL_MAX_MS: MEMORY_VARS.POLL_MAX_MS },
+		runtime: `bundled worker under miniflare (one workerd process), SQLite Durable Objects persisted under ${persistRoot === "/dev/shm" ? "/dev/shm (tmpfs)" : "BENCH_PERSIST_DIR or the temp folder"}`,
+		load_average_at_start: loadavg().map((n) => Math.round(n * 100) / 100),
+		load: `autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per measurement, loopback; load generator, simulator and receiver share the machine`,
+	};
+	const cannonBase = { url: rt.url, headers: { authorization: `Bearer ${rt.token}` } };
+	const callback = (path) => `${rx.url}${path}`;
+
+	// Watched assets to look up: still Processing, so their answers come from the object's storage.
+	log(`registering ${LOOKUP_POOL} watched assets for the lookup measurement`);
+	await registerAll(
+		rt,
+		Array.from({ length: LOOKUP_POOL }, (_, i) => ({
+			asset_id: `bench-look-${i}`,
+			callback_url: callback("/bench/look"),
+		})),
+		1,
+	);
+	await sleep(2000);
+
+	log("warming up");
+	await cannon({ ...cannonBase, url: `${rt.url}/healthz`, duration: 1 });
+	log(`GET /healthz: ${CONNECTIONS} connections × ${DURATION_S} s`);
+	const health = throughput(await cannon({ ...cannonBase, url: `${rt.url}/healthz` }));
+
+	log(`GET /v1/assets/:id over ${LOOKUP_POOL} watched assets`);
+	let lookupN = 0;
+	const lookups = throughput(
+		await cannon({
+			...cannonBase,
+			requests: [
+				{
+					method: "GET",
+					setupRequest: (req) => ({ ...req, path: `/v1/assets/bench-look-${lookupN++ % LOOKUP_POOL}` }),
+				},
+			],
+		}),
+	);
+
+	log("POST /v1/watches, a new asset each time");
+	let regN = 0;
+	const registeredIds = [];
+	const registrations = throughput(
+		await cannon({
+			...cannonBase,
+			requests: [
+				{
+					method: "POST",
+					headers: { "content-type": "application/json", authorization: `Bearer ${rt.token}` },
+					setupRequest: (req) => ({
+						...req,
+						path: "/v1/watches",
+						body: JSON.stringify({ asset_id: `bench-reg-${regN++}`, callback_url: callback("/bench/reg") }),
+					}),
+					onResponse: (status, body) => {
+						if (status === 201) registeredIds.push(JSON.parse(body).id);
+					},
+				},
+			],
+		}),
+	);
+	// They would keep polling for the rest of the run: cancel them so later figures are not skewed.
+	log(`cancelling the ${registeredIds.length} watches just registered`);
+	await pool(registeredIds, 8, async (id) =>
+		(await rt.fetch(`/v1/watches/${id}`, { method: "DELETE" })).text(),
+	);
+
+	results.throughput = {
+		healthz: health,
+		registrations: { ...registrations, ratio_to_healthz: registrations.rps / health.rps },
+		watched_lookups: { ...lookups, ratio_to_healthz: lookups.rps / health.rps },
+	};
+
+	// ---- notification delay ----
+	log(`registering ${DELAY_ASSETS} assets that stay Processing until flipped`);
+	const delayIds = Array.from({ length: DELAY_ASSETS }, (_, i) => `bench-delay-${i}`);
+	for (const id of delayIds) crun.script(id, { processingMs: PROCESSING_FOREVER_MS });
+	await registerAll(
+		rt,
+		delayIds.map((id) => ({ asset_id: id, callback_url: callback("/bench/delay") })),
+		2,
+	);
+	log(
+		`registering ${QUICK_ASSETS} quick assets (Active ${QUICK_PROCESSING_MS / 1000} s after their first check)`,
+	);
+	const quickIds = Array.from({ length: QUICK_ASSETS }, (_, i) => `bench-quick-${i}`);
+	for (const id of quickIds) crun.script(id, { processingMs: QUICK_PROCESSING_MS });
+	await registerAll(
+		rt,
+		quickIds.map((id) => ({ asset_id: id, callback_url: callback("/bench/quick") })),
+		1,
+	);
+	// Each flip falls RAMP_MS after that asset's own first check plus its own share of one full
+	// interval, so flips are spread evenly over every asset's poll phase, whatever the order in
+	// which the assets were registered and first checked.
+	const firstChecked = Date.now() + 30_000;
+	while (delayIds.some((id) => !crun.asset(id)?.firstQueryAt) && Date.now() < firstChecked) await sleep(100);
+	const plan = delayIds
+		.map((id, i) => ({ id, at: crun.asset(id).firstQueryAt + RAMP_MS + (i / DELAY_ASSETS) * FLIP_SPREAD_MS }))
+		.sort((a, b) => a.at - b.at);
+	log(
+		`flipping them to Active ${RAMP_MS / 1000}–${(RAMP_MS + FLIP_SPREAD_MS) / 1000} s after their first checks, once their interval is POLL_MAX_MS`,
+	);
+	const flippedAt = new Map();
+	for (const { id, at } of plan) {
+		if (at > Date.now()) await sleep(at - Date.now());
+		flippedAt.set(id, crun.flip(id, "Active").flippedAt);
+	}
+	const deadline = Date.now() + 60_000;
+	const delivered = () => rx.deliveries().filter((d) => d.path === "/bench/delay" && d.verified);
+	while (new Set(delivered().map((d) => d.json?.data?.asset_id)).size < DELAY_ASSETS && Date.now() < deadline)
+		await sleep(200);
+	const firstArrival = new Map();
+	for (const d of delivered()) {
+		const id = d.json?.data?.asset_id;
+		if (!firstArrival.has(id)) firstArrival.set(id, d.at);
+	}
+	const delays = delayIds
+		.filter((id) => firstArrival.has(id))
+		.map((id) => firstArrival.get(id) - flippedAt.get(id))
+		.sort((a, b) => a - b);
+	const maxDelay = delays.at(-1) ?? null;
+	results.delay = {
+		assets: DELAY_ASSETS,
+		notified: delays.length,
+		p50_ms: percentile(delays, 50),
+		p95_ms: percentile(delays, 95),
+		p99_ms: percentile(delays, 99),
+		max_ms: maxDelay,
+		p50_of_poll_max: percentile(delays, 50) / POLL_MAX_MS,
+		p95_of_poll_max: percentile(delays, 95) / POLL_MAX_MS,
+		p99_of_poll_max: percentile(delays, 99) / POLL_MAX_MS,
+	};
+
+	// ---- upstream calls per asset, beside a fixed-interval poller with the same worst case ----
+	let backoffCalls = 0;
+	let fixedCalls = 0;
+	let processingMs = 0;
+	for (const id of delayIds) {
+		const a = crun.asset(id);
+		const processing = flippedAt.get(id) - a.firstQueryAt;
+		backoffCalls += a.calls;
+		processingMs += processing;
+		// Checks at 0, I, 2I, …: the first at or after the flip sees it.
+		fixedCalls += Math.ceil(processing / maxDelay) + 1;
+	}
+	results.upstream_calls = {
+		per_asset: backoffCalls / DELAY_ASSETS,
+		fixed_interval_ms: maxDelay,
+		fixed_per_asset: fixedCalls / DELAY_ASSETS,
+		mean_processing_ms: Math.round(processingMs / DELAY_ASSETS),
+	};
+
+	// The quick cohort: Active QUICK_PROCESSING_MS after its first check (the simulator's clock).
+	const quickArrival = new Map();
+	for (const d of rx.deliveries()) {
+		const id = d.json?.data?.asset_id;
+		if (d.path === "/bench/quick" && d.verified && !quickArrival.has(id)) quickArrival.set(id, d.at);
+	}
+	const quickDelays = [];
+	let quickCalls = 0;
+	for (const id of quickIds) {
+		const a = crun.asset(id);
+		quickCalls += a.calls;
+		if (quickArrival.has(id)) quickDelays.push(quickArrival.get(id) - (a.firstQueryAt + QUICK_PROCESSING_MS));
+	}
+	quickDelays.sort((a, b) => a - b);
+	// The same fixed poller sees the asset at its first check at or after QUICK_PROCESSING_MS.
+	const fixedQuickChecks = Math.ceil(QUICK_PROCESSING_MS / maxDelay);
+	results.quick = {
+		assets: QUICK_ASSETS,
+		processing_ms: QUICK_PROCESSING_MS,
+		notified: quickDelays.length,
+		p50_ms: percentile(quickDelays, 50),
+		p95_ms: percentile(quickDelays, 95),
+		per_asset_calls: quickCalls / QUICK_ASSETS,
+		fixed_delay_ms: fixedQuickChecks * maxDelay - QUICK_PROCESSING_MS,
+		fixed_per_asset_calls: fixedQuickChecks + 1,
+	};
+
+	// ---- memory with 10,000 watched assets, on a fresh runtime ----
+	await speed.dispose();
+	log("starting a fresh runtime for the memory measurement (assets checked every 10 minutes)");
+	rt = (await startBenchRuntime(MEMORY_VARS)).rt;
+	await sleep(500);
+	const baseline = workerdMemory(rt);
+	const baselineFiles = openFiles(rt);
+	log(`registering ${MEMORY_ASSETS} watched assets (batches of ${BATCH})`);
+	const stopSampling = sampleMemory(rt);
+	const memStart = Date.now();
+	const callsBefore = crun.stats().calls.total;
+	await registerAll(
+		rt,
+		Array.from({ length: MEMORY_ASSETS }, (_, i) => ({
+			asset_id: `bench-mem-${i}`,
+			callback_url: callback("/bench/mem"),
+		})),
+		2,
+	);
+	const registerMs = Date.now() - memStart;
+	log(`registered in ${(registerMs / 1000).toFixed(1)} s; sampling for ${MEMORY_SETTLE_MS / 1000} s more`);
+	await sleep(MEMORY_SETTLE_MS);
+	const mem = stopSampling();
+	const probe = await (await rt.fetch(`/v1/assets/bench-mem-${MEMORY_ASSETS - 1}`)).json();
+	results.memory = {
+		watched_assets: MEMORY_ASSETS,
+		baseline_rss_mib: baseline.rssKiB / 1024,
+		peak_rss_mib: mem.peakRssKiB / 1024,
+		vm_hwm_mib: mem.hwmKiB / 1024,
+		peak_open_files: mem.peakOpenFiles,
+		// SQLite database, WAL and shared memory: three files per Durable Object in memory.
+		peak_objects_in_memory_approx: Math.round((mem.peakOpenFiles - baselineFiles) / 3),
+		open_file_limit: openFileLimit(rt),
+		register_10k_s: registerMs / 1000,
+		registrations_per_s_batched: MEMORY_ASSETS / (registerMs / 1000),
+		// A first check that the overloaded runtime could not send within UPSTREAM_TIMEOUT_MS is a
+		// transient error: the asset is checked again on its schedule.
+		first_checks_answered: crun.stats().calls.total - callsBefore,
+		last_asset_watched: probe.watched === true,
+	};
+
+	// ---- the cron sweep over those watches, when the sweep does work ----
+	log("triggering the cron sweep");
+	sweepLines.length = 0;
+	const sweepRes = await rt.scheduled();
+	const sweepDeadline = Date.now() + 60_000;
+	while (sweepLines.length === 0 && Date.now() < sweepDeadline) await sleep(100);
+	let sweep = null;
+	if (sweepLines.length > 0) {
+		const line = sweepLines[0];
+		try {
+			sweep = JSON.parse(line.slice(line.indexOf("{")));
+		} catch {}
+	}
+	results.sweep =
+		sweep && (sweep.shards > 0 || sweep.examined > 0)
+			? { ...sweep, watches: MEMORY_ASSETS }
+			: { available: false, scheduled_status: sweepRes.status, line: sweep };
+} catch (err) {
+	console.error(
+		`bench failed: ${err?.stack ?? err}\nthe runtime's last stderr lines:\n${stderrTail.join("\n")}`,
+	);
+	process.exitCode = 1;
+} finally {
+	await shutdown();
+}
+if (process.exitCode) process.exit();
+
+// ---- report --------------------------------------------------------------------------------
+
+const r = results;
+const fmt = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? "—" : n.toFixed(digits));
+const rows = [
+	[
+		"GET /healthz (baseline)",
+		`${fmt(r.throughput.healthz.rps)} req/s (p50 ${r.throughput.healthz.latency_p50_ms} ms, p99 ${r.throughput.healthz.latency_p99_ms} ms)`,
+	],
+	[
+		"POST /v1/watches (new asset each)",
+		`${fmt(r.throughput.registrations.rps)} req/s = ${fmt(r.throughput.registrations.ratio_to_healthz, 2)} × healthz (p99 ${r.throughput.registrations.latency_p99_ms} ms, non-2xx ${r.throughput.registrations.non_2xx})`,
+	],
+	[
+		"GET /v1/assets/:id (watched)",
+		`${fmt(r.throughput.watched_lookups.rps)} req/s = ${fmt(r.throughput.watched_lookups.ratio_to_healthz, 2)} × healthz (p99 ${r.throughput.watched_lookups.latency_p99_ms} ms, non-2xx ${r.throughput.watched_lookups.non_2xx})`,
+	],
+	[
+		`notification delay, ${r.delay.notified}/${r.delay.assets} flips`,
+		`p50 ${fmt(r.delay.p50_ms)} ms · p95 ${fmt(r.delay.p95_ms)} ms · p99 ${fmt(r.delay.p99_ms)} ms (max ${fmt(r.delay.max_ms)} ms)`,
+	],
+	[
+		"delay ÷ POLL_MAX_MS",
+		`p50 ${fmt(r.delay.p50_of_poll_max, 2)} · p95 ${fmt(r.delay.p95_of_poll_max, 2)} · p99 ${fmt(r.delay.p99_of_poll_max, 2)}`,
+	],
+	[
+		"upstream calls per asset",
+		`${fmt(r.upstream_calls.per_asset, 1)} (fixed ${fmt(r.upstream_calls.fixed_interval_ms)} ms poller: ${fmt(r.upstream_calls.fixed_per_asset, 1)}) over ${fmt(r.upstream_calls.mean_processing_ms / 1000, 1)} s processing`,
+	],
+	[
+		`quick assets (Active ${r.quick.processing_ms / 1000} s after 1st check)`,
+		`delay p50 ${fmt(r.quick.p50_ms)} ms · p95 ${fmt(r.quick.p95_ms)} ms with ${fmt(r.quick.per_asset_calls, 1)} calls/asset (fixed ${fmt(r.upstream_calls.fixed_interval_ms)} ms poller: ${fmt(r.quick.fixed_delay_ms)} ms with ${r.quick.fixed_per_asset_calls})`,
+	],
+	[
+		`workerd RSS, ${r.memory.watched_assets.toLocaleString("en")} watched assets`,
+		`peak ${fmt(r.memory.peak_rss_mib)} MiB (VmHWM ${fmt(r.memory.vm_hwm_mib)} MiB; idle ${fmt(r.memory.baseline_rss_mib)} MiB; ≈${r.memory.peak_objects_in_memory_approx} objects in memory at most)`,
+	],
+	[
+		"registering them (batches of 100)",
+		`${fmt(r.memory.register_10k_s, 1)} s = ${fmt(r.memory.registrations_per_s_batched)} watches/s (${r.memory.first_checks_answered} first checks reached the simulator)`,
+	],
+	[
+		"cron sweep",
+		r.sweep.available === false
+			? "not measured: the sweep does no work yet"
+			: `examined ${r.sweep.examined} rows in ${r.sweep.ms} ms over ${r.sweep.watches.toLocaleString("en")} watches (${r.sweep.shards} shards; rearmed ${r.sweep.rearmed}, expired ${r.sweep.expired}, purged ${r.sweep.purged})`,
+	],
+];
+const m = r.machine;
+console.log(
+	`\nseedance-asset-watcher bench — ${r.date.slice(0, 10)}, ${m.nproc} cores (${m.cpu}), ${m.memory_gib} GiB, Node ${m.node}, workerd ${m.workerd}`,
+);
+console.log(
+	`settings: POLL_INITIAL_MS=${VARS.POLL_INITIAL_MS} POLL_MAX_MS=${VARS.POLL_MAX_MS} POLL_BACKOFF=${VARS.POLL_BACKOFF} RATE_LIMIT_PER_MINUTE=0 (memory: a fresh runtime, POLL_INITIAL_MS=POLL_MAX_MS=${MEMORY_VARS.POLL_MAX_MS}); ${r.settings.load}; load average at start ${r.settings.load_average_at_start.join(" ")}\n`,
+);
+const width = Math.max(...rows.map(([k]) => k.length));
+console.log(`| ${"figure".padEnd(width)} | value |`);
+console.log(`| ${"-".repeat(width)} | --- |`);
+for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);
+r.total_s = (Date.now() - t0) / 1000;
+// Tab-indented with short arrays of numbers on one line, as the repository's formatter writes JSON.
+const json = JSON.stringify(r, null, "\t").replace(
+	/\[\n\s*([^[\]{}]*?)\n\s*\]/g,
+	(_, items) => `[${items.split(/,\n\s*/).join(", ")}]`,
+);
+writeFileSync(join(ROOT, "bench", "results.json"), `${json}\n`);
+console.log(`\n(${fmt(r.total_s)} s; written to bench/results.json)`);
