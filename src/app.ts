@@ -24,7 +24,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export const app = new OpenAPIHono<AppEnv>({
 	defaultHook: (result) => {
-		if (!result.success) throw validationError(result.error, result.target === "json" ? "body" : result.target);
+		if (!result.success)
+			throw validationError(result.error, result.target === "json" ? "body" : result.target);
 	},
 });
 
@@ -63,19 +64,23 @@ app.doc31(OPENAPI_PATH, {
 		title: "seedance-asset-watcher",
 		version,
 		description:
-			"Turns Crun's poll-only Seedance asset status API into signed Standard Webhooks callbacks. `/v1/*` needs `Authorization: Bearer <token>`. Every error answers `{ \"error\": { \"code\", \"message\", \"details\"? } }` with an `x-request-id` header. The callbacks this service POSTs to your `callback_url` are described under `webhooks`, with how to verify them.",
+			'Turns Crun\'s poll-only Seedance asset status API into signed Standard Webhooks callbacks. `/v1/*` needs `Authorization: Bearer <token>`. Every error answers `{ "error": { "code", "message", "details"? } }` with an `x-request-id` header. The callbacks this service POSTs to your `callback_url` are described under `webhooks`, with how to verify them.',
 	},
 	security: [{ bearer: [] }],
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 
-app.notFound((c) => new NotFoundError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse(c.get("requestId")));
+app.notFound((c) =>
+	new NotFoundError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse(c.get("requestId")),
+);
 
 /** Hono's HTTPException, recognised by shape: bundlers may load more than one copy of hono. */
 function asHttpException(err: unknown): HTTPException | null {
 	if (err instanceof HTTPException) return err;
 	const e = err as Partial<HTTPException> | null;
-	return e && typeof e.status === "number" && typeof e.getResponse === "function" ? (e as HTTPException) : null;
+	return e && typeof e.status === "number" && typeof e.getResponse === "function"
+		? (e as HTTPException)
+		: null;
 }
 
 app.onError((err, c) => {
@@ -89,7 +94,18 @@ app.onError((err, c) => {
 		if (http.status === 404) return new NotFoundError("not_found", http.message).toResponse(rid);
 		return new HttpError(http.status as 400, `http_${http.status}`, http.message).toResponse(rid);
 	}
-	if (err instanceof SyntaxError) return new ValidationError("request body is not valid JSON").toResponse(rid);
-	console.error(JSON.stringify({ msg: "unhandled error", request_id: rid, error: err instanceof Error ? err.message : String(err) }));
-	return new HttpError(500, "internal_error", "an unexpected error occurred; quote the x-request-id when reporting it").toResponse(rid);
+	if (err instanceof SyntaxError)
+		return new ValidationError("request body is not valid JSON").toResponse(rid);
+	console.error(
+		JSON.stringify({
+			msg: "unhandled error",
+			request_id: rid,
+			error: err instanceof Error ? err.message : String(err),
+		}),
+	);
+	return new HttpError(
+		500,
+		"internal_error",
+		"an unexpected error occurred; quote the x-request-id when reporting it",
+	).toResponse(rid);
 });

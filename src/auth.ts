@@ -52,8 +52,12 @@ export function requireToken(): MiddlewareHandler<AppEnv> {
 				if (ownerKey !== null) ctx.set("owner", await hashToken(ownerKey));
 				return ownerKey !== null;
 			},
-			noAuthenticationHeader: { message: unauthorized("an Authorization: Bearer <token> header is required") },
-			invalidAuthenticationHeader: { message: unauthorized("the Authorization header must be: Bearer <token>") },
+			noAuthenticationHeader: {
+				message: unauthorized("an Authorization: Bearer <token> header is required"),
+			},
+			invalidAuthenticationHeader: {
+				message: unauthorized("the Authorization header must be: Bearer <token>"),
+			},
 			invalidToken: { message: unauthorized("the bearer token is not valid") },
 		});
 		return auth(c, next);

@@ -120,8 +120,6 @@ export function parseConfig(raw: Record<string, unknown>): Config {
 
 /** Throws 503 `not_configured` when any of `names` is missing or invalid. */
 export function requireConfig(config: Config, ...names: SecretName[]): void {
-	const absent = names.filter(
-		(n) => config.missing.includes(n) || config.invalid.some((i) => i.name === n),
-	);
+	const absent = names.filter((n) => config.missing.includes(n) || config.invalid.some((i) => i.name === n));
 	if (absent.length > 0) throw new NotConfiguredError(absent);
 }

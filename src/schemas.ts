@@ -9,13 +9,25 @@ export const MAX_METADATA_BYTES = 4096;
 export const MAX_CALLBACK_HEADERS = 10;
 export const MAX_BATCH = 100;
 
-export const AssetId = z.string().regex(ASSET_ID_PATTERN, "asset_id must be 1-128 characters of A-Z a-z 0-9 . _ : -").openapi({
-	example: "asset-20261128-7f3a",
-});
+export const AssetId = z
+	.string()
+	.regex(ASSET_ID_PATTERN, "asset_id must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+	.openapi({
+		example: "asset-20261128-7f3a",
+	});
 
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "host", "user-agent"]);
+const HOP_BY_HOP = new Set([
+	"connection",
+	"keep-alive",
+	"te",
+	"trailer",
+	"transfer-encoding",
+	"upgrade",
+	"host",
+	"user-agent",
+]);
 export function refusedHeaderName(name: string): boolean {
 	const n = name.toLowerCase();
 	return HOP_BY_HOP.has(n) || n.startsWith("webhook-") || n.startsWith("content-") || n.startsWith("proxy-");
@@ -25,15 +37,25 @@ const CallbackHeaders = z
 	.record(
 		z
 			.string()
-			.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/, "header names must be HTTP tokens of at most 64 characters")
+			.regex(
+				/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/,
+				"header names must be HTTP tokens of at most 64 characters",
+			)
 			.refine((n) => !refusedHeaderName(n), {
-				message: "this header name is reserved (webhook-*, host, content-*, user-agent, and hop-by-hop headers)",
+				message:
+					"this header name is reserved (webhook-*, host, content-*, user-agent, and hop-by-hop headers)",
 			}),
-		z.string().max(1024).regex(/^[^\r\n\0]*$/, "header values must not contain CR, LF or NUL"),
+		z
+			.string()
+			.max(1024)
+			.regex(/^[^\r\n\0]*$/, "header values must not contain CR, LF or NUL"),
 	)
-	.refine((h) => Object.keys(h).length <= MAX_CALLBACK_HEADERS, { message: `at most ${MAX_CALLBACK_HEADERS} callback_headers` })
+	.refine((h) => Object.keys(h).length <= MAX_CALLBACK_HEADERS, {
+		message: `at most ${MAX_CALLBACK_HEADERS} callback_headers`,
+	})
 	.openapi({
-		description: "Extra headers sent with every callback (receiver auth). Values are stored but never returned.",
+		description:
+			"Extra headers sent with every callback (receiver auth). Values are stored but never returned.",
 		example: { authorization: "Bearer receiver-secret" },
 	});
 
@@ -75,7 +97,11 @@ export const BatchBody = z
 		example: {
 			watches: [
 				{ asset_id: "asset-20261128-7f3a", callback_url: "https://example.com/hooks/seedance" },
-				{ asset_id: "asset-20261128-81bc", callback_url: "https://example.com/hooks/seedance", events: ["asset.active"] },
+				{
+					asset_id: "asset-20261128-81bc",
+					callback_url: "https://example.com/hooks/seedance",
+					events: ["asset.active"],
+				},
 			],
 		},
 	});
@@ -171,7 +197,9 @@ export const WatchSchema = z
 				last_error: null,
 				last_attempt_at: "2026-11-28T17:00:00.412Z",
 				delivered_at: "2026-11-28T17:00:00.412Z",
-				recent_attempts: [{ attempt: 1, at: "2026-11-28T17:00:00.412Z", status: 204, error: null, duration_ms: 87 }],
+				recent_attempts: [
+					{ attempt: 1, at: "2026-11-28T17:00:00.412Z", status: 204, error: null, duration_ms: 87 },
+				],
 			},
 		},
 	});
@@ -185,11 +213,21 @@ export const ErrorSchema = z
 		}),
 	})
 	.openapi("Error", {
-		example: { error: { code: "invalid_request", message: "unknown field in body: callbackurl", details: { issues: [] } } },
+		example: {
+			error: {
+				code: "invalid_request",
+				message: "unknown field in body: callbackurl",
+				details: { issues: [] },
+			},
+		},
 	});
 
 export const WatchIdParam = z.object({
-	id: z.string().min(1).max(400).openapi({ param: { name: "id", in: "path" }, example: "w_abcdefghijklmnopqrst_YXNzZXQtMQ" }),
+	id: z
+		.string()
+		.min(1)
+		.max(400)
+		.openapi({ param: { name: "id", in: "path" }, example: "w_abcdefghijklmnopqrst_YXNzZXQtMQ" }),
 });
 
 export const HealthSchema = z
@@ -205,12 +243,19 @@ export const AssetTypeSchema = z.enum(["Image", "Video", "Audio"]);
 
 export const UploadBody = z
 	.strictObject({
-		name: z.string().min(1).max(255).openapi({ description: "The asset's name at Crun", example: "intro.mp4" }),
+		name: z
+			.string()
+			.min(1)
+			.max(255)
+			.openapi({ description: "The asset's name at Crun", example: "intro.mp4" }),
 		asset_type: AssetTypeSchema.openapi({ example: "Video" }),
 		asset_url: z
 			.url({ protocol: /^https?$/, message: "asset_url must be an http(s) URL" })
 			.max(2048)
-			.openapi({ description: "Where Crun fetches the file", example: "https://cdn.example.com/media/intro.mp4" }),
+			.openapi({
+				description: "Where Crun fetches the file",
+				example: "https://cdn.example.com/media/intro.mp4",
+			}),
 		callback_url: RegisterBody.shape.callback_url.optional().openapi({
 			description: "When given, the new asset is watched in the same call and this URL gets its callback.",
 		}),
@@ -232,7 +277,9 @@ export type UploadBody = z.infer<typeof UploadBody>;
 export const UploadResultSchema = z
 	.object({
 		asset_id: z.string().openapi({ description: "The id Crun gave the new asset" }),
-		watch: WatchSchema.nullable().openapi({ description: "The new watch, or null when no callback_url was given" }),
+		watch: WatchSchema.nullable().openapi({
+			description: "The new watch, or null when no callback_url was given",
+		}),
 	})
 	.openapi("UploadResult", {
 		example: {
@@ -258,11 +305,15 @@ export const UploadResultSchema = z
 export const CallbackEventSchema = z
 	.object({
 		type: EventTypeSchema.openapi({ description: "`asset.active`, `asset.failed` or `watch.expired`" }),
-		timestamp: z.string().openapi({ description: "When the event happened (not when this attempt was sent)" }),
+		timestamp: z
+			.string()
+			.openapi({ description: "When the event happened (not when this attempt was sent)" }),
 		data: z.object({
 			watch_id: z.string(),
 			asset_id: z.string(),
-			status: z.enum(["Processing", "Active", "Failed", "Unknown"]).openapi({ description: "For watch.expired, the last status known" }),
+			status: z
+				.enum(["Processing", "Active", "Failed", "Unknown"])
+				.openapi({ description: "For watch.expired, the last status known" }),
 			name: z.string().nullable(),
 			asset_type: z.string().nullable(),
 			create_time: z.string().nullable(),
@@ -308,9 +359,14 @@ export const CallbackEventSchema = z
 export type CallbackEvent = z.infer<typeof CallbackEventSchema>;
 
 /** An error answer in the document; `example` is the `error` object a client would see. */
-const errorResponse = (description: string, example?: { code: string; message: string; details?: unknown }) => ({
+const errorResponse = (
+	description: string,
+	example?: { code: string; message: string; details?: unknown },
+) => ({
 	description,
-	content: { "application/json": { schema: ErrorSchema, ...(example ? { example: { error: example } } : {}) } },
+	content: {
+		"application/json": { schema: ErrorSchema, ...(example ? { example: { error: example } } : {}) },
+	},
 });
 
 /** The error answers every authenticated route can give. */
@@ -318,9 +374,14 @@ export const commonErrors = {
 	400: errorResponse("Invalid request: every validation error, with details", {
 		code: "invalid_request",
 		message: "unknown field in body: callbackurl",
-		details: { issues: [{ path: "", code: "unrecognized_keys", message: 'Unrecognized key: "callbackurl"' }] },
+		details: {
+			issues: [{ path: "", code: "unrecognized_keys", message: 'Unrecognized key: "callbackurl"' }],
+		},
 	}),
-	401: errorResponse("Missing or invalid bearer token", { code: "unauthorized", message: "the bearer token is not valid" }),
+	401: errorResponse("Missing or invalid bearer token", {
+		code: "unauthorized",
+		message: "the bearer token is not valid",
+	}),
 	503: errorResponse("A required secret is not configured (`not_configured`, naming it)", {
 		code: "not_configured",
 		message: "the service is missing configuration: CRUN_API_KEY",
@@ -328,7 +389,10 @@ export const commonErrors = {
 	}),
 };
 export const bodyErrors = {
-	413: errorResponse("Body over 64 KiB", { code: "payload_too_large", message: "request body exceeds 65536 bytes" }),
+	413: errorResponse("Body over 64 KiB", {
+		code: "payload_too_large",
+		message: "request body exceeds 65536 bytes",
+	}),
 	415: errorResponse("Body is not JSON", {
 		code: "unsupported_media_type",
 		message: "request body must be JSON (content-type: application/json)",

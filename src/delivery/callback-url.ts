@@ -32,7 +32,9 @@ export function checkCallbackUrl(raw: string, options: { allowPrivate: boolean }
 
 	// Credentials in URLs end up in logs and stored watches; receivers authenticate with callback_headers.
 	if (url.username !== "" || url.password !== "") {
-		return refuse("callback_url must not contain userinfo (username or password); use callback_headers for receiver auth");
+		return refuse(
+			"callback_url must not contain userinfo (username or password); use callback_headers for receiver auth",
+		);
 	}
 
 	const host = url.hostname;
@@ -111,12 +113,12 @@ function v4Range(cidr: string, label: string): Ipv4Range {
 
 function inIpv4Range(addr: number, range: Ipv4Range): boolean {
 	const mask = range.bits === 0 ? 0 : (0xffffffff << (32 - range.bits)) >>> 0;
-	return ((addr & mask) >>> 0) === range.base;
+	return (addr & mask) >>> 0 === range.base;
 }
 
 // First match wins, so the narrow broadcast entry sits before 240.0.0.0/4.
 const IPV4_BLOCKED: Ipv4Range[] = [
-	v4Range("0.0.0.0/8", "an unspecified (\"this network\") address"),
+	v4Range("0.0.0.0/8", 'an unspecified ("this network") address'),
 	v4Range("10.0.0.0/8", "a private address"),
 	v4Range("100.64.0.0/10", "a carrier-grade NAT (CGNAT) address"),
 	v4Range("127.0.0.0/8", "a loopback address"),

@@ -36,7 +36,10 @@ export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
 		headers.set("content-length", String(size));
 		// A GET or HEAD that came with a body anyway cannot be rebuilt with one; no handler reads it.
 		const method = c.req.method;
-		c.req.raw = new Request(c.req.raw, { headers, body: method === "GET" || method === "HEAD" ? null : bytes });
+		c.req.raw = new Request(c.req.raw, {
+			headers,
+			body: method === "GET" || method === "HEAD" ? null : bytes,
+		});
 		await next();
 	};
 }

@@ -28,12 +28,10 @@ const StatsSchema = z
 		most_overdue: z
 			.object({
 				asset_id: z.string(),
-				due_at: z
-					.string()
-					.openapi({
-						description:
-							"When the asset was due to run again (its next check or delivery, plus at most 5 minutes of heartbeat slack)",
-					}),
+				due_at: z.string().openapi({
+					description:
+						"When the asset was due to run again (its next check or delivery, plus at most 5 minutes of heartbeat slack)",
+				}),
 				overdue_ms: z.number().int(),
 			})
 			.nullable()

@@ -108,7 +108,9 @@ export class AssetWatcher extends DurableObject<Env> {
 	}
 
 	private delivery(watchId: string): DeliveryRow | null {
-		return this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE watch_id = ?", watchId).toArray()[0] ?? null;
+		return (
+			this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE watch_id = ?", watchId).toArray()[0] ?? null
+		);
 	}
 
 	private countWhere(where: string, ...args: SqlStorageValue[]): number {
@@ -241,7 +243,11 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (!w) return fail(404, "watch_not_found", "no such watch");
 		const d = this.delivery(id);
 		if (!d || w.state === "cancelled" || w.state === "skipped")
-			return fail(409, "no_event_yet", w.state === "cancelled" ? "the watch is cancelled" : "the watch has no event to deliver yet");
+			return fail(
+				409,
+				"no_event_yet",
+				w.state === "cancelled" ? "the watch is cancelled" : "the watch has no event to deliver yet",
+			);
 		const now = clock.now();
 		this.ctx.storage.transactionSync(() => {
 			this.sql.exec(
@@ -277,7 +283,13 @@ export class AssetWatcher extends DurableObject<Env> {
 		}
 		const cached = this.unwatchedCache;
 		if (cached && now - cached.at < LOOKUP_CACHE_MS) {
-			if (refresh) return fail(429, "rate_limited", "this asset was checked moments ago", (cached.at + LOOKUP_CACHE_MS - now) / 1000);
+			if (refresh)
+				return fail(
+					429,
+					"rate_limited",
+					"this asset was checked moments ago",
+					(cached.at + LOOKUP_CACHE_MS - now) / 1000,
+				);
 			return cached.answer;
 		}
 		const answer = this.lookupUnwatched(assetId);
@@ -297,7 +309,10 @@ export class AssetWatcher extends DurableObject<Env> {
 					found: true,
 					view: {
 						asset_id: assetId,
-						status: u.status === "Processing" || isTerminal(u.status) ? (u.status as AssetView["status"]) : "Unknown",
+						status:
+							u.status === "Processing" || isTerminal(u.status)
+								? (u.status as AssetView["status"])
+								: "Unknown",
 						watched: false,
 						name: u.name,
 						asset_type: u.assetType,
@@ -315,7 +330,11 @@ export class AssetWatcher extends DurableObject<Env> {
 			case "invalid":
 				return fail(400, "invalid_asset_id", `the upstream refused this asset id (${outcome.error})`);
 			case "operator":
-				return fail(502, "upstream_error", `the upstream refused the service's credentials (${outcome.error})`);
+				return fail(
+					502,
+					"upstream_error",
+					`the upstream refused the service's credentials (${outcome.error})`,
+				);
 			default:
 				// A failed check is not worth caching: the next lookup may try again.
 				this.unwatchedCache = null;
@@ -343,7 +362,12 @@ export class AssetWatcher extends DurableObject<Env> {
 			} catch (err) {
 				failed = true;
 				console.error(
-					JSON.stringify({ msg: "alarm step failed", step, name, error: err instanceof Error ? err.message : String(err) }),
+					JSON.stringify({
+						msg: "alarm step failed",
+						step,
+						name,
+						error: err instanceof Error ? err.message : String(err),
+					}),
 				);
 			}
 		}
@@ -474,10 +498,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		const started = clock.now();
 		const key = this.config.CRUN_API_KEY;
 		// The lease: if this run dies mid-check, the next alarm (or the sweep) checks again.
-		this.sql.exec(
-			"UPDATE asset SET next_check_at = ? WHERE id = 1",
-			started + this.leaseMs(),
-		);
+		this.sql.exec("UPDATE asset SET next_check_at = ? WHERE id = 1", started + this.leaseMs());
 		const outcome: CheckOutcome = key
 			? await checkAsset(this.crun(key), (this.asset() as AssetRow).asset_id)
 			: { kind: "operator", code: 401, error: "CRUN_API_KEY is not configured" };
@@ -489,7 +510,11 @@ export class AssetWatcher extends DurableObject<Env> {
 		const a = this.asset() as AssetRow;
 		const s = this.config;
 		this.ctx.storage.transactionSync(() => {
-			this.sql.exec("UPDATE asset SET checks = checks + 1, checked_at = ?, updated_at = ? WHERE id = 1", now, now);
+			this.sql.exec(
+				"UPDATE asset SET checks = checks + 1, checked_at = ?, updated_at = ? WHERE id = 1",
+				now,
+				now,
+			);
 			if (isTerminal(a.status)) {
 				// Terminal stays terminal: a later answer (even "Processing") changes nothing.
 				this.sql.exec("UPDATE asset SET next_check_at = NULL WHERE id = 1");
@@ -501,7 +526,13 @@ export class AssetWatcher extends DurableObject<Env> {
 				const known = u.status === "Processing" || isTerminal(u.status);
 				if (!known) {
 					lastError = `unknown upstream status "${u.status.slice(0, 40)}"`;
-					console.warn(JSON.stringify({ msg: "unknown upstream status", asset_id: a.asset_id, status: u.status.slice(0, 40) }));
+					console.warn(
+						JSON.stringify({
+							msg: "unknown upstream status",
+							asset_id: a.asset_id,
+							status: u.status.slice(0, 40),
+						}),
+					);
 				}
 				this.sql.exec(
 					`UPDATE asset SET status = ?, name = ?, asset_type = ?, create_time = ?, update_time = ?,
@@ -515,9 +546,17 @@ export class AssetWatcher extends DurableObject<Env> {
 					u.message,
 				);
 			}
-			this.sql.exec("UPDATE asset SET last_error = ?, last_error_at = ? WHERE id = 1", lastError, lastError ? now : a.last_error_at);
+			this.sql.exec(
+				"UPDATE asset SET last_error = ?, last_error_at = ? WHERE id = 1",
+				lastError,
+				lastError ? now : a.last_error_at,
+			);
 
-			const prev: PollState = { step: a.poll_step, notFoundCount: a.not_found_count, notFoundSince: a.not_found_since };
+			const prev: PollState = {
+				step: a.poll_step,
+				notFoundCount: a.not_found_count,
+				notFoundSince: a.not_found_since,
+			};
 			const plan = planNextCheck(
 				prev,
 				outcome,
@@ -540,7 +579,8 @@ export class AssetWatcher extends DurableObject<Env> {
 				for (const w of this.watchingWatches()) this.openEvent(w, fresh, event, now, null, now);
 			} else {
 				this.sql.exec("UPDATE asset SET expired_reason = ?, next_check_at = NULL WHERE id = 1", plan.reason);
-				for (const w of this.watchingWatches()) this.openEvent(w, fresh, "watch.expired", now, plan.reason, now);
+				for (const w of this.watchingWatches())
+					this.openEvent(w, fresh, "watch.expired", now, plan.reason, now);
 			}
 		});
 	}
@@ -552,7 +592,13 @@ export class AssetWatcher extends DurableObject<Env> {
 	private setWatchState(id: string, state: WatchRow["state"], now: number): void {
 		const before = this.watch(id);
 		const finished = state === "watching" || state === "notifying" ? null : now;
-		this.sql.exec("UPDATE watches SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?", state, now, finished, id);
+		this.sql.exec(
+			"UPDATE watches SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+			state,
+			now,
+			finished,
+			id,
+		);
 		const live = finished === null;
 		if (before && (before.state === "watching" || before.state === "notifying") !== live)
 			this.quotaChanges.set(id, { owner: before.owner, live });
@@ -566,7 +612,8 @@ export class AssetWatcher extends DurableObject<Env> {
 	private async flushQuota(): Promise<void> {
 		if (this.quotaChanges.size === 0) return;
 		const byOwner = new Map<string, [string, { owner: string; live: boolean }][]>();
-		for (const entry of this.quotaChanges) byOwner.set(entry[1].owner, [...(byOwner.get(entry[1].owner) ?? []), entry]);
+		for (const entry of this.quotaChanges)
+			byOwner.set(entry[1].owner, [...(byOwner.get(entry[1].owner) ?? []), entry]);
 		await Promise.all(
 			[...byOwner].map(async ([owner, entries]) => {
 				try {
@@ -578,7 +625,10 @@ export class AssetWatcher extends DurableObject<Env> {
 					for (const [id, c] of entries) if (this.quotaChanges.get(id) === c) this.quotaChanges.delete(id);
 				} catch (err) {
 					console.warn(
-						JSON.stringify({ msg: "token quota not updated", error: err instanceof Error ? err.message : String(err) }),
+						JSON.stringify({
+							msg: "token quota not updated",
+							error: err instanceof Error ? err.message : String(err),
+						}),
 					);
 				}
 			}),
@@ -598,7 +648,14 @@ export class AssetWatcher extends DurableObject<Env> {
 	 * The event a watch is owed: stored with its exact body and `webhook-id` (due now) when the
 	 * watch asked for this type, or the watch is `skipped` when it did not.
 	 */
-	private openEvent(w: WatchRow, a: AssetRow, type: EventType, at: number, reason: ExpiryReason | null, now: number): void {
+	private openEvent(
+		w: WatchRow,
+		a: AssetRow,
+		type: EventType,
+		at: number,
+		reason: ExpiryReason | null,
+		now: number,
+	): void {
 		const wanted = (JSON.parse(w.events) as EventType[]).includes(type);
 		if (!wanted) {
 			this.setWatchState(w.id, "skipped", now);
@@ -652,7 +709,12 @@ export class AssetWatcher extends DurableObject<Env> {
 					d.watch_id,
 				);
 				const result = await sendCallback(
-					{ url: d.callback_url, webhookId: d.webhook_id, body: d.body, headers: JSON.parse(d.callback_headers) },
+					{
+						url: d.callback_url,
+						webhookId: d.webhook_id,
+						body: d.body,
+						headers: JSON.parse(d.callback_headers),
+					},
 					secrets,
 					timeoutMs,
 					clock.now(),
@@ -663,16 +725,17 @@ export class AssetWatcher extends DurableObject<Env> {
 		// A larger backlog than one batch continues right away in the next alarm run.
 	}
 
-	private recordAttempt(
-		d: DeliveryRow,
-		result: Awaited<ReturnType<typeof sendCallback>>,
-		now: number,
-	): void {
+	private recordAttempt(d: DeliveryRow, result: Awaited<ReturnType<typeof sendCallback>>, now: number): void {
 		const schedule = this.config.DELIVERY_SCHEDULE_S;
 		this.ctx.storage.transactionSync(() => {
 			const attempt = d.attempts + 1;
 			const status = result.kind === "response" ? result.status : null;
-			const error = result.kind === "error" ? result.error : status !== null && (status < 200 || status > 299) ? `receiver answered ${status}` : null;
+			const error =
+				result.kind === "error"
+					? result.error
+					: status !== null && (status < 200 || status > 299)
+						? `receiver answered ${status}`
+						: null;
 			this.sql.exec(
 				"INSERT INTO attempts (watch_id, attempt, at, status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
 				d.watch_id,
@@ -692,11 +755,15 @@ export class AssetWatcher extends DurableObject<Env> {
 			const current = this.watch(d.watch_id);
 			const latest = this.delivery(d.watch_id);
 			// Cancelled meanwhile, or redelivered (a new round began): the record above is all.
-			if (!current || current.state !== "notifying" || !latest || latest.generation !== d.generation) return;
+			if (current?.state !== "notifying" || !latest || latest.generation !== d.generation) return;
 			const plan = planNextAttempt(d.round_attempts + 1, result, schedule, clock.random());
 			switch (plan.kind) {
 				case "delivered":
-					this.sql.exec("UPDATE deliveries SET next_attempt_at = NULL, delivered_at = ? WHERE watch_id = ?", now, d.watch_id);
+					this.sql.exec(
+						"UPDATE deliveries SET next_attempt_at = NULL, delivered_at = ? WHERE watch_id = ?",
+						now,
+						d.watch_id,
+					);
 					this.setWatchState(d.watch_id, "delivered", now);
 					break;
 				case "gone":
@@ -704,7 +771,11 @@ export class AssetWatcher extends DurableObject<Env> {
 					this.setWatchState(d.watch_id, "cancelled", now);
 					break;
 				case "retry":
-					this.sql.exec("UPDATE deliveries SET next_attempt_at = ? WHERE watch_id = ?", now + plan.delayMs, d.watch_id);
+					this.sql.exec(
+						"UPDATE deliveries SET next_attempt_at = ? WHERE watch_id = ?",
+						now + plan.delayMs,
+						d.watch_id,
+					);
 					break;
 				case "exhausted":
 					this.sql.exec("UPDATE deliveries SET next_attempt_at = NULL WHERE watch_id = ?", d.watch_id);
@@ -716,7 +787,10 @@ export class AssetWatcher extends DurableObject<Env> {
 }
 
 /** The asset object's RPC surface, typed as the class declares it (the stub's own type widens results). */
-export type AssetWatcherRpc = Pick<AssetWatcher, "register" | "getWatch" | "cancel" | "redeliver" | "lookup" | "heal" | "purge">;
+export type AssetWatcherRpc = Pick<
+	AssetWatcher,
+	"register" | "getWatch" | "cancel" | "redeliver" | "lookup" | "heal" | "purge"
+>;
 
 export function assetWatcher(env: Env, assetId: string): AssetWatcherRpc {
 	return env.ASSET_WATCHER.getByName(assetId) as unknown as AssetWatcherRpc;

@@ -10,7 +10,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/ids";
-import { call, Fakes, json, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
+import { call, Fakes, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
 import { TEST_SECRETS } from "../support/secrets";
 import { stepUntil } from "../support/steps";
 import { UploadFake } from "../support/upload-fake";

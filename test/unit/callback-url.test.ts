@@ -2,7 +2,12 @@
 // regression names the exact input; each refusal must also say why, since the reason is returned
 // to API clients. Runs inside workerd, so the URL normalization relied on is the production one.
 import { describe, expect, it } from "vitest";
-import { checkCallbackUrl, MAX_CALLBACK_URL_LENGTH, parseIpv4, parseIpv6 } from "../../src/delivery/callback-url";
+import {
+	checkCallbackUrl,
+	MAX_CALLBACK_URL_LENGTH,
+	parseIpv4,
+	parseIpv6,
+} from "../../src/delivery/callback-url";
 
 type Refusal = { label: string; url: string; why: RegExp };
 type Acceptance = { label: string; url: string; normalized: string };
@@ -24,7 +29,7 @@ const exactlyMax = BASE + "a".repeat(MAX_CALLBACK_URL_LENGTH - BASE.length);
 const oneOver = BASE + "a".repeat(MAX_CALLBACK_URL_LENGTH - BASE.length + 1);
 // Short enough raw, but every space becomes "%20" in the normalized href that would be stored
 // (the trailing "x" keeps the parser from trimming them as trailing whitespace).
-const growsPastMax = BASE + " ".repeat(1000) + "x";
+const growsPastMax = `${BASE + " ".repeat(1000)}x`;
 
 const DEFAULT = { allowPrivate: false };
 const PRIVATE_OK = { allowPrivate: true };
@@ -278,12 +283,20 @@ describe("parseIpv4", () => {
 		expect(parseIpv4(text)).toBe(value);
 	});
 
-	it.each(["", "1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4", "0x7f.0.0.1", "1.2.3.", "a.b.c.d", "1..2.3", "-1.2.3.4"])(
-		"rejects %j",
-		(text) => {
-			expect(parseIpv4(text)).toBeNull();
-		},
-	);
+	it.each([
+		"",
+		"1.2.3",
+		"1.2.3.4.5",
+		"256.0.0.1",
+		"01.2.3.4",
+		"0x7f.0.0.1",
+		"1.2.3.",
+		"a.b.c.d",
+		"1..2.3",
+		"-1.2.3.4",
+	])("rejects %j", (text) => {
+		expect(parseIpv4(text)).toBeNull();
+	});
 });
 
 describe("parseIpv6", () => {
