@@ -159,6 +159,22 @@ export const DeliverySchema = z
 	})
 	.openapi("Delivery");
 
+/** A watch as it is right after registration: the example several answers share. */
+export const NEW_WATCH_EXAMPLE = {
+	id: "w_k3v7q2m4x5d5t3r6p2n4_YXNzZXQtMjAyNjExMjgtN2YzYQ",
+	asset_id: "asset-20261128-7f3a",
+	callback_url: "https://example.com/hooks/seedance",
+	events: ["asset.active", "asset.failed", "watch.expired"],
+	metadata: {},
+	callback_header_names: [],
+	state: "watching",
+	asset_status: "Unknown",
+	created_at: "2026-11-28T16:58:05.000Z",
+	updated_at: "2026-11-28T16:58:05.000Z",
+	expires_at: "2026-11-30T16:58:05.000Z",
+	delivery: null,
+};
+
 export const WatchSchema = z
 	.object({
 		id: z.string(),
@@ -284,20 +300,7 @@ export const UploadResultSchema = z
 	.openapi("UploadResult", {
 		example: {
 			asset_id: "asset-20261128-7f3a",
-			watch: {
-				id: "w_k3v7q2m4x5d5t3r6p2n4_YXNzZXQtMjAyNjExMjgtN2YzYQ",
-				asset_id: "asset-20261128-7f3a",
-				callback_url: "https://example.com/hooks/seedance",
-				events: ["asset.active", "asset.failed", "watch.expired"],
-				metadata: { job: "j-42" },
-				callback_header_names: [],
-				state: "watching",
-				asset_status: "Unknown",
-				created_at: "2026-11-28T16:58:05.000Z",
-				updated_at: "2026-11-28T16:58:05.000Z",
-				expires_at: "2026-11-30T16:58:05.000Z",
-				delivery: null,
-			},
+			watch: { ...NEW_WATCH_EXAMPLE, metadata: { job: "j-42" } },
 		},
 	});
 

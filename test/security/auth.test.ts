@@ -4,23 +4,14 @@
 // presented token against every configured one, whatever matches.
 import { env } from "cloudflare:workers";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app } from "../../src/app";
 import { credentialOf, matchToken } from "../../src/auth";
 import { hashToken } from "../../src/ids";
-import { call, Fakes, json, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
+import { call, json, TOKEN_A, TOKEN_B, useFakeWorld } from "../support/fakes";
 import { stepUntil } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(() => {
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld();
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 type Watch = { id: string; asset_id: string; state: string; updated_at: string };
@@ -96,7 +87,7 @@ describe("credentials that are refused", () => {
 			const err = await expect401(res);
 			expect(err.error.message).toMatch(/Authorization: Bearer/);
 		}
-		expect(fakes.upstreamCalls).toEqual([]);
+		expect(world.fakes.upstreamCalls).toEqual([]);
 	});
 
 	it("the token in a query string or another header does not authenticate", async () => {
@@ -148,7 +139,7 @@ describe("credentials that are refused", () => {
 			}
 			await expect401(await app.request(path, init, onlyB));
 		}
-		fakes.script("auth-kept", { status: "Processing" });
+		world.fakes.script("auth-kept", { status: "Processing" });
 		const kept = await app.request(
 			"/v1/assets/auth-kept",
 			{ headers: { authorization: `Bearer ${TOKEN_B}` } },
@@ -176,7 +167,7 @@ describe("RFC spellings of a valid credential", () => {
 		["two spaces", `Bearer  ${TOKEN_A}`],
 		["trailing space (trimmed by HTTP)", `Bearer ${TOKEN_A} `],
 	])("%s is accepted", async (_label, header) => {
-		fakes.script("auth-rfc", { status: "Processing" });
+		world.fakes.script("auth-rfc", { status: "Processing" });
 		const res = await call("GET", "/v1/assets/auth-rfc", { token: null, headers: { authorization: header } });
 		expect(res.status).toBe(200);
 	});
@@ -274,18 +265,18 @@ describe("a token sees and changes only its own watches", () => {
 	it("after delivery, another token can neither redeliver nor cancel the watch, and nothing is sent", async () => {
 		const asset = unique("iso-done");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
+		world.fakes.script(asset, { status: "Active" });
 		const w = await json<Watch>(await register(TOKEN_A, asset, url));
 		await stepUntil(
-			vclock,
+			world.vclock,
 			asset,
 			async () => (await json<Watch>(await call("GET", `/v1/watches/${w.id}`))).state === "delivered",
 		);
-		const sent = fakes.deliveriesTo(url).length;
+		const sent = world.fakes.deliveriesTo(url).length;
 		await expectNoSuchWatch(await call("POST", `/v1/watches/${w.id}/redeliver`, { token: TOKEN_B }));
 		await expectNoSuchWatch(await call("DELETE", `/v1/watches/${w.id}`, { token: TOKEN_B }));
-		await stepUntil(vclock, asset, () => false, 5).catch(() => {});
-		expect(fakes.deliveriesTo(url)).toHaveLength(sent);
+		await stepUntil(world.vclock, asset, () => false, 5).catch(() => {});
+		expect(world.fakes.deliveriesTo(url)).toHaveLength(sent);
 		expect((await json<Watch>(await call("GET", `/v1/watches/${w.id}`))).state).toBe("delivered");
 	});
 

@@ -5,24 +5,15 @@
 
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/ids";
 import { decideRate } from "../../src/limits/rate";
 import { MAX_CALLBACK_HEADERS, MAX_METADATA_BYTES } from "../../src/schemas";
-import { call, Fakes, json, TOKEN_A, VirtualClock } from "../support/fakes";
+import { call, json, TOKEN_A, useFakeWorld } from "../support/fakes";
 import { stepUntil } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(() => {
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld();
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 type Watch = { id: string; state: string };
@@ -267,7 +258,7 @@ describe("live watches per asset and per token", () => {
 	it("the quota follows each watch: live while watching or notifying, freed when delivered, taken again on redeliver", async () => {
 		const c = await client("lifecycle");
 		const asset = unique("life");
-		fakes.script(asset, { status: "Processing" }, { status: "Active" });
+		world.fakes.script(asset, { status: "Processing" }, { status: "Active" });
 		const w = await json<Watch>(
 			await c.request("POST", "/v1/watches", {
 				asset_id: asset,
@@ -276,18 +267,18 @@ describe("live watches per asset and per token", () => {
 		);
 		expect(await c.live()).toBe(1);
 		const state = async () => (await json<Watch>(await c.request("GET", `/v1/watches/${w.id}`))).state;
-		await stepUntil(vclock, asset, async () => (await state()) === "delivered");
+		await stepUntil(world.vclock, asset, async () => (await state()) === "delivered");
 		expect(await c.live()).toBe(0);
 		expect((await c.request("POST", `/v1/watches/${w.id}/redeliver`)).status).toBe(202);
 		expect(await c.live()).toBe(1);
-		await stepUntil(vclock, asset, async () => (await state()) === "delivered");
+		await stepUntil(world.vclock, asset, async () => (await state()) === "delivered");
 		expect(await c.live()).toBe(0);
 	});
 
 	it("a watch skipped at once (an event it did not ask for) never holds a slot", async () => {
 		const c = await client("skipped");
 		const asset = unique("skip");
-		fakes.script(asset, { status: "Active" });
+		world.fakes.script(asset, { status: "Active" });
 		const first = await json<Watch>(
 			await c.request("POST", "/v1/watches", {
 				asset_id: asset,
@@ -295,7 +286,7 @@ describe("live watches per asset and per token", () => {
 			}),
 		);
 		const state = async () => (await json<Watch>(await c.request("GET", `/v1/watches/${first.id}`))).state;
-		await stepUntil(vclock, asset, async () => (await state()) === "delivered");
+		await stepUntil(world.vclock, asset, async () => (await state()) === "delivered");
 		const res = await c.request("POST", "/v1/watches", {
 			asset_id: asset,
 			callback_url: "https://receiver.example/s2",
@@ -322,7 +313,7 @@ describe("live watches per asset and per token", () => {
 		expect(await quota.liveCount()).toBe(1);
 		expect(await quota.reserve("w_cccccccccccccccccccc_bmV2ZXItd3JpdHRlbg", 2)).toEqual({ ok: true });
 		// Two minutes on, the asset object says neither watch exists: the audit frees both.
-		vclock.advance(120_000);
+		world.vclock.advance(120_000);
 		expect(await quota.reserve("w_dddddddddddddddddddd_bmV2ZXItd3JpdHRlbg", 2)).toEqual({ ok: true });
 		expect(await quota.liveCount()).toBe(1);
 	});
@@ -331,7 +322,7 @@ describe("live watches per asset and per token", () => {
 describe("request rate per token", () => {
 	it("the budget is RATE_LIMIT_PER_MINUTE; beyond it 429 with Retry-After, and it refills", async () => {
 		const c = await client("rate");
-		fakes.script("rate-asset", { status: "Processing" });
+		world.fakes.script("rate-asset", { status: "Processing" });
 		const get = () => c.request("GET", "/v1/assets/rate-asset", undefined, { RATE_LIMIT_PER_MINUTE: "5" });
 		for (let i = 0; i < 5; i++) expect((await get()).status).toBe(200);
 		const refused = await get();
@@ -341,7 +332,7 @@ describe("request rate per token", () => {
 		expect(refused.headers.get("retry-after")).toBe("12");
 		// Refused requests do not count against the budget.
 		for (let i = 0; i < 3; i++) expect((await get()).status).toBe(429);
-		vclock.advance(12_000);
+		world.vclock.advance(12_000);
 		expect((await get()).status).toBe(200);
 		expect((await get()).status).toBe(429);
 	});
