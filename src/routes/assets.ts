@@ -6,7 +6,6 @@
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { version } from "../../package.json";
 import type { AppEnv } from "../app-env";
 import { loadConfig, requireConfig } from "../config";
 import { uploadAsset } from "../crun/client";
@@ -23,6 +22,7 @@ import {
 	UploadBody,
 	UploadResultSchema,
 } from "../schemas";
+import { statusCacheKey } from "../status-cache";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
 import { registerWatch } from "./watches";
@@ -35,12 +35,6 @@ export const assets = new OpenAPIHono<AppEnv>();
  * cancelled since) and `checked_at`/`checks` (a forced refresh), so this bounds their staleness.
  */
 export const TERMINAL_MAX_AGE_S = 60;
-
-/** The edge cache key of an asset's status: per asset and per release (the body's shape may change). */
-export function statusCacheKey(requestUrl: string, assetId: string): Request {
-	const origin = new URL(requestUrl).origin;
-	return new Request(`${origin}/_edge/asset-status/${version}/${encodeURIComponent(assetId)}`);
-}
 
 async function etagOf(body: string): Promise<string> {
 	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));

@@ -17,6 +17,7 @@ import {
 	WatchIdParam,
 	WatchSchema,
 } from "../schemas";
+import { forgetCachedStatus } from "../status-cache";
 import { validationError } from "../validation";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { EVENT_TYPES, type WatchView } from "../watcher/model";
@@ -78,6 +79,7 @@ watches.openapi(
 		const config = loadConfig(c.env);
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
 		const { created, watch } = await registerWatch(c.env, config, c.get("owner"), c.req.valid("json"));
+		if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 		return c.json(watch, created ? 201 : 200);
 	},
 );
@@ -144,6 +146,7 @@ watches.openapi(
 				try {
 					if (!parsed.success) throw validationError(parsed.error, `watches[${index}]`);
 					const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
+					if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 					results[index] = { index, status: created ? 201 : 200, watch };
 				} catch (err) {
 					if (err instanceof HttpError) {
@@ -217,7 +220,9 @@ watches.openapi(
 	}),
 	async (c) => {
 		const { id } = c.req.valid("param");
-		return c.json(await unwrap(stubForWatch(c.env, id).cancel(id, c.get("owner"))), 200);
+		const watch = await unwrap(stubForWatch(c.env, id).cancel(id, c.get("owner")));
+		await forgetCachedStatus(c.req.url, watch.asset_id);
+		return c.json(watch, 200);
 	},
 );
 

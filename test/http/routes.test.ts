@@ -358,3 +358,16 @@ describe("a batch item that fails for a reason of the runtime's", () => {
 		}
 	});
 });
+
+describe("the edge-cached answer of a finished asset", () => {
+	it("shows a new watch, and its cancel, at once", async () => {
+		const a = unique("cached");
+		world.fakes.script(a, { status: "Active" });
+		const before = await json<{ watched: boolean }>(await call("GET", `/v1/assets/${a}`));
+		expect(before.watched).toBe(false);
+		const w = await json<Watch>(await call("POST", "/v1/watches", { body: body(a) }));
+		expect((await json<{ watched: boolean }>(await call("GET", `/v1/assets/${a}`))).watched).toBe(true);
+		await call("DELETE", `/v1/watches/${w.id}`);
+		expect((await json<{ watched: boolean }>(await call("GET", `/v1/assets/${a}`))).watched).toBe(false);
+	});
+});
