@@ -4,10 +4,9 @@
 // It owns only in-memory state: every asset, its fault queue, call counters and flip times.
 // Usable as a library (startCrunSim) and as a CLI (node sim/crun.mjs --port 8790).
 import { randomBytes } from "node:crypto";
-import { realpathSync } from "node:fs";
 import { createServer } from "node:http";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { isMain } from "./cli.mjs";
 
 const ASSET_INFO = "/api/v1/client/job/asset-info";
 const ASSET_UPLOAD = "/api/v1/client/job/asset-upload";
@@ -521,16 +520,7 @@ function uploadProblem(body) {
 	return undefined;
 }
 
-function isMain() {
-	if (!process.argv[1]) return false;
-	try {
-		return pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
-	} catch {
-		return false;
-	}
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
 	const { values } = parseArgs({
 		options: {
 			port: { type: "string", default: "8790" },

@@ -3,11 +3,10 @@
 // with a per-path scripted behaviour (status, sequence, delay, hang) or goes down and up on its port.
 // It owns only in-memory state: the delivery log, the behaviours and the pending waiters.
 // Usable as a library (startReceiver) and as a CLI (node sim/receiver.mjs --port 8791 --secret whsec_...).
-import { realpathSync } from "node:fs";
 import { createServer, STATUS_CODES } from "node:http";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Webhook } from "standardwebhooks";
+import { isMain } from "./cli.mjs";
 
 const CONTROL_PREFIX = "/_receiver/";
 const STEP_KEYS = new Set(["status", "location", "retryAfter", "headers", "body", "delayMs", "hang"]);
@@ -352,16 +351,7 @@ export async function startReceiver({ port = 0, host = "127.0.0.1", secret, onDe
 	};
 }
 
-function isMain() {
-	if (!process.argv[1]) return false;
-	try {
-		return pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
-	} catch {
-		return false;
-	}
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
 	const { values } = parseArgs({
 		options: {
 			port: { type: "string", default: "8791" },

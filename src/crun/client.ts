@@ -4,6 +4,7 @@
 // failures and timeouts come back as outcomes, never as exceptions.
 
 import { clock } from "../clock";
+import { readAtMost } from "../streams";
 import { type CheckOutcome, classifyAnswer } from "./classify";
 import { classifyUpload, type UploadOutcome } from "./upload-answer";
 
@@ -27,26 +28,7 @@ export function withoutKey(text: string, apiKey: string): string {
 
 async function readCapped(res: Response): Promise<string> {
 	if (!res.body) return "";
-	const reader = res.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > MAX_BODY_BYTES) {
-			await reader.cancel();
-			break;
-		}
-		chunks.push(value);
-	}
-	const all = new Uint8Array(Math.min(size, MAX_BODY_BYTES));
-	let at = 0;
-	for (const c of chunks) {
-		all.set(c.subarray(0, all.length - at), at);
-		at += c.byteLength;
-	}
-	return new TextDecoder().decode(all);
+	return new TextDecoder().decode((await readAtMost(res.body, MAX_BODY_BYTES)).bytes);
 }
 
 export async function checkAsset(settings: CrunSettings, assetId: string): Promise<CheckOutcome> {

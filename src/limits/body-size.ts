@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import { PayloadTooLargeError } from "../errors";
+import { readAtMost } from "../streams";
 
 export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
@@ -12,25 +13,9 @@ export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
 		if (!body) return next();
 		const declared = Number(c.req.header("content-length"));
 		if (Number.isFinite(declared) && declared > maxBytes) throw new PayloadTooLargeError(maxBytes);
-		const reader = body.getReader();
-		const chunks: Uint8Array[] = [];
-		let size = 0;
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done) break;
-			size += value.byteLength;
-			if (size > maxBytes) {
-				await reader.cancel().catch(() => {});
-				throw new PayloadTooLargeError(maxBytes);
-			}
-			chunks.push(value);
-		}
-		const bytes = new Uint8Array(size);
-		let at = 0;
-		for (const chunk of chunks) {
-			bytes.set(chunk, at);
-			at += chunk.byteLength;
-		}
+		const { bytes, truncated } = await readAtMost(body, maxBytes);
+		if (truncated) throw new PayloadTooLargeError(maxBytes);
+		const size = bytes.byteLength;
 		const headers = new Headers(c.req.raw.headers);
 		// The handlers read what was counted; the header now says so too.
 		headers.set("content-length", String(size));
