@@ -8,7 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { AppEnv } from "./app-env";
-import { loadConfig, requireConfig } from "./config";
+import { type Config, loadConfig, requireConfig } from "./config";
 import { UnauthorizedError } from "./errors";
 import { hashToken } from "./ids";
 
@@ -18,6 +18,23 @@ export function credentialOf(entry: string): { token: string; ownerKey: string }
 	const colon = entry.indexOf(":");
 	if (colon <= 0) return { token: entry, ownerKey: entry };
 	return { token: entry.slice(colon + 1), ownerKey: `client:${entry.slice(0, colon)}` };
+}
+
+/** Each configured entry's token digest and owner key, worked out once per token list. */
+const digestsByEntries = new WeakMap<readonly string[], Promise<{ digest: string; ownerKey: string }[]>>();
+
+function configuredDigests(entries: readonly string[]): Promise<{ digest: string; ownerKey: string }[]> {
+	let digests = digestsByEntries.get(entries);
+	if (!digests) {
+		digests = Promise.all(
+			entries.map(async (entry) => {
+				const { token, ownerKey } = credentialOf(entry);
+				return { digest: await hashToken(token), ownerKey };
+			}),
+		);
+		digestsByEntries.set(entries, digests);
+	}
+	return digests;
 }
 
 /**
@@ -32,9 +49,8 @@ export async function matchToken(
 ): Promise<string | null> {
 	const digest = await hashToken(presented);
 	let owner: string | null = null;
-	for (const entry of entries) {
-		const { token, ownerKey } = credentialOf(entry);
-		if ((await equal(await hashToken(token), digest)) && owner === null) owner = ownerKey;
+	for (const configured of await configuredDigests(entries)) {
+		if ((await equal(configured.digest, digest)) && owner === null) owner = configured.ownerKey;
 	}
 	return owner;
 }
@@ -42,11 +58,13 @@ export async function matchToken(
 const unauthorized = (message: string) => (c: { get: (k: "requestId") => string }) =>
 	new UnauthorizedError(message).toResponse(c.get("requestId"));
 
-export function requireToken(): MiddlewareHandler<AppEnv> {
-	return async (c, next) => {
-		const config = loadConfig(c.env);
-		requireConfig(config, "API_TOKENS");
-		const auth = bearerAuth<AppEnv>({
+/** One bearerAuth middleware per configuration (so per isolate), not one per request. */
+const authByConfig = new WeakMap<Config, MiddlewareHandler<AppEnv>>();
+
+function authFor(config: Config): MiddlewareHandler<AppEnv> {
+	let auth = authByConfig.get(config);
+	if (!auth) {
+		auth = bearerAuth<AppEnv>({
 			verifyToken: async (token, ctx) => {
 				const ownerKey = await matchToken(token, config.API_TOKENS);
 				if (ownerKey !== null) ctx.set("owner", await hashToken(ownerKey));
@@ -60,6 +78,15 @@ export function requireToken(): MiddlewareHandler<AppEnv> {
 			},
 			invalidToken: { message: unauthorized("the bearer token is not valid") },
 		});
-		return auth(c, next);
+		authByConfig.set(config, auth);
+	}
+	return auth;
+}
+
+export function requireToken(): MiddlewareHandler<AppEnv> {
+	return async (c, next) => {
+		const config = loadConfig(c.env);
+		requireConfig(config, "API_TOKENS");
+		return authFor(config)(c, next);
 	};
 }
