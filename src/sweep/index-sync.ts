@@ -4,7 +4,7 @@
 // for that) or the sweep's heal pushes again, so the index lags at worst and never loses a change.
 
 import { clock } from "../clock";
-import { publicStatus, type WatchState } from "../watcher/model";
+import { LIVE_SQL, publicStatus, type WatchState } from "../watcher/model";
 import { leaseFor } from "./policy";
 import { type AssetSync, type IndexedWatch, indexFor } from "./watch-index";
 
@@ -18,11 +18,9 @@ type SyncState = {
 	finished_at: number | null;
 };
 
-const LIVE = "state IN ('watching', 'notifying')";
-
 /** When the asset's last live watch finished; null while any watch is watching or notifying. */
 export function finishedAt(sql: SqlStorage): number | null {
-	if (sql.exec(`SELECT 1 FROM watches WHERE ${LIVE} LIMIT 1`).toArray().length > 0) return null;
+	if (sql.exec(`SELECT 1 FROM watches WHERE ${LIVE_SQL} LIMIT 1`).toArray().length > 0) return null;
 	return sql.exec<{ t: number | null }>("SELECT MAX(finished_at) AS t FROM watches").one().t;
 }
 

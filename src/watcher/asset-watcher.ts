@@ -24,6 +24,9 @@ import {
 	type EventType,
 	type ExpiryReason,
 	eventBody,
+	isLive,
+	LIVE_SQL,
+	publicStatus,
 	terminalEvent,
 	type WatchRow,
 	type WatchView,
@@ -158,7 +161,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (existing) return ok({ created: false, watch: this.view(existing, this.asset() as AssetRow) });
 
 		const limit = this.config.MAX_WATCHES_PER_ASSET;
-		if (this.countWhere("state NOT IN ('cancelled', 'delivered', 'failed', 'skipped')") >= limit)
+		if (this.countWhere(LIVE_SQL) >= limit)
 			return fail(409, "too_many_watches", `this asset already has ${limit} live watches`);
 		return null;
 	}
@@ -309,10 +312,7 @@ export class AssetWatcher extends DurableObject<Env> {
 					found: true,
 					view: {
 						asset_id: assetId,
-						status:
-							u.status === "Processing" || isTerminal(u.status)
-								? (u.status as AssetView["status"])
-								: "Unknown",
+						status: publicStatus(u.status),
 						watched: false,
 						name: u.name,
 						asset_type: u.assetType,
@@ -364,8 +364,7 @@ export class AssetWatcher extends DurableObject<Env> {
 				console.error(
 					JSON.stringify({
 						msg: "alarm step failed",
-						step,
-						name,
+						step: name,
 						error: err instanceof Error ? err.message : String(err),
 					}),
 				);
@@ -523,7 +522,7 @@ export class AssetWatcher extends DurableObject<Env> {
 			let lastError: string | null = outcome.kind === "ok" ? null : outcome.error;
 			if (outcome.kind === "ok") {
 				const u = outcome.asset;
-				const known = u.status === "Processing" || isTerminal(u.status);
+				const known = publicStatus(u.status) !== "Unknown";
 				if (!known) {
 					lastError = `unknown upstream status "${u.status.slice(0, 40)}"`;
 					console.warn(
@@ -537,7 +536,7 @@ export class AssetWatcher extends DurableObject<Env> {
 				this.sql.exec(
 					`UPDATE asset SET status = ?, name = ?, asset_type = ?, create_time = ?, update_time = ?,
 					 upstream_data = ?, upstream_message = ? WHERE id = 1`,
-					known ? u.status : a.status === "Unknown" ? "Unknown" : a.status,
+					known ? u.status : a.status,
 					u.name,
 					u.assetType,
 					u.createTime,
@@ -591,17 +590,15 @@ export class AssetWatcher extends DurableObject<Env> {
 
 	private setWatchState(id: string, state: WatchRow["state"], now: number): void {
 		const before = this.watch(id);
-		const finished = state === "watching" || state === "notifying" ? null : now;
+		const live = isLive(state);
 		this.sql.exec(
 			"UPDATE watches SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?",
 			state,
 			now,
-			finished,
+			live ? null : now,
 			id,
 		);
-		const live = finished === null;
-		if (before && (before.state === "watching" || before.state === "notifying") !== live)
-			this.quotaChanges.set(id, { owner: before.owner, live });
+		if (before && isLive(before.state) !== live) this.quotaChanges.set(id, { owner: before.owner, live });
 	}
 
 	/**
@@ -640,7 +637,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (!this.ready) return [];
 		return ids.filter((id) => {
 			const w = this.watch(id);
-			return w !== null && (w.state === "watching" || w.state === "notifying");
+			return w !== null && isLive(w.state);
 		});
 	}
 

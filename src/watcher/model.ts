@@ -10,6 +10,14 @@ export const WATCH_STATES = ["watching", "notifying", "delivered", "failed", "ca
 export type WatchState = (typeof WATCH_STATES)[number];
 export type ExpiryReason = "ttl" | "not_found" | "invalid_asset_id";
 
+/** `isLive` as an SQL condition on the watches table. */
+export const LIVE_SQL = "state IN ('watching', 'notifying')";
+
+/** A live watch still owes or awaits a callback; the others are finished. */
+export function isLive(state: WatchState): boolean {
+	return state === "watching" || state === "notifying";
+}
+
 export type AssetRow = {
 	asset_id: string;
 	status: string;
