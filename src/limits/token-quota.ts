@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "../clock";
 import { assetOfWatchId } from "../ids";
+import { migrate } from "../sql-migrations";
 import { decideRate } from "./rate";
 
 export type RateVerdict = { ok: true; remaining: number } | { ok: false; retryAfterS: number };
@@ -19,6 +20,14 @@ const AUDIT_BATCH = 100;
 /** A token at its limit triggers at most one audit per this long. */
 const AUDIT_INTERVAL_MS = 60_000;
 
+/** The quota object's schema (see src/sql-migrations.ts): applied in order, never edited. */
+const MIGRATIONS = [
+	{
+		name: "0001_live_watches",
+		sql: "CREATE TABLE IF NOT EXISTS live_watches (watch_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL)",
+	},
+];
+
 export class TokenQuota extends DurableObject<Env> {
 	/** GCRA state. Memory only: a restarted object forgets at most one minute of metering. */
 	private tat = 0;
@@ -26,11 +35,7 @@ export class TokenQuota extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		ctx.blockConcurrencyWhile(async () => {
-			ctx.storage.sql.exec(
-				"CREATE TABLE IF NOT EXISTS live_watches (watch_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL)",
-			);
-		});
+		ctx.blockConcurrencyWhile(async () => migrate(ctx.storage, MIGRATIONS));
 	}
 
 	private get sql() {
