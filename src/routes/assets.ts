@@ -10,8 +10,7 @@ import type { AppEnv } from "../app-env";
 import { loadConfig, requireConfig } from "../config";
 import { uploadAsset } from "../crun/client";
 import { uploadError } from "../crun/upload-answer";
-import { checkCallbackUrl } from "../delivery/callback-url";
-import { HttpError, NotFoundError, ValidationError } from "../errors";
+import { HttpError, NotFoundError } from "../errors";
 import { ASSET_ID_PATTERN } from "../ids";
 import {
 	AssetId,
@@ -25,7 +24,7 @@ import {
 import { statusCacheKey } from "../status-cache";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
-import { registerWatch } from "./watches";
+import { checkRegistration, registerWatch } from "./watches";
 
 export const assets = new OpenAPIHono<AppEnv>();
 
@@ -232,17 +231,9 @@ assets.openapi(
 			config,
 			...(watching ? (["CRUN_API_KEY", "WEBHOOK_SECRET"] as const) : (["CRUN_API_KEY"] as const)),
 		);
-		if (body.callback_url !== undefined) {
-			// Checked before the upload, so that a refused callback never leaves an unwatched asset behind.
-			const verdict = checkCallbackUrl(body.callback_url, { allowPrivate: config.ALLOW_PRIVATE_CALLBACKS });
-			if (!verdict.ok)
-				throw new ValidationError(verdict.reason, {
-					issues: [{ path: "callback_url", message: verdict.reason }],
-				});
-			const names = Object.keys(body.callback_headers ?? {}).map((n) => n.toLowerCase());
-			if (new Set(names).size !== names.length)
-				throw new ValidationError("callback_headers names must be unique regardless of case");
-		}
+		// Checked before the upload, so that a refused callback never leaves an unwatched asset behind.
+		if (body.callback_url !== undefined)
+			checkRegistration(config, { callback_url: body.callback_url, callback_headers: body.callback_headers });
 
 		const outcome = await uploadAsset(
 			{
