@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { TERMINAL_MAX_AGE_S } from "../../src/routes/assets";
 import { AssetWatcher } from "../../src/watcher/asset-watcher";
-import { call, Fakes, json, TOKEN_B, VirtualClock } from "../support/fakes";
+import { call, Fakes, json, TOKEN_B, unique, VirtualClock } from "../support/fakes";
 import { stubOf } from "../support/steps";
 
 let fakes: Fakes;
@@ -27,8 +27,6 @@ afterEach(() => {
 	vclock.uninstall();
 });
 
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 const objectLookups = (assetId: string) => lookups.mock.calls.filter((c) => c[0] === assetId).length;
 
 type Asset = {

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { classifyUpload } from "../../src/crun/upload-answer";
-import { call, Fakes, json, TOKEN_A, VirtualClock } from "../support/fakes";
+import { call, Fakes, json, TOKEN_A, unique, VirtualClock } from "../support/fakes";
 import { TEST_SECRETS } from "../support/secrets";
 import { stepUntil } from "../support/steps";
 import { UploadFake } from "../support/upload-fake";
@@ -24,9 +24,6 @@ afterEach(() => {
 	fakes.uninstall();
 	vclock.uninstall();
 });
-
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
 const file = { name: "intro.mp4", asset_type: "Video", asset_url: "https://cdn.example.com/media/intro.mp4" };
 const post = (body: unknown) => call("POST", "/v1/assets/upload", { body });

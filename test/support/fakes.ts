@@ -2,6 +2,7 @@
 // both served by a mocked global `fetch` (the Durable Objects share the tests' isolate), plus
 // a virtual clock to step through hours of schedule without waiting for them.
 
+import { reset } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterEach, beforeEach, vi } from "vitest";
 import { clock } from "../../src/clock";
@@ -188,10 +189,17 @@ export async function json<T = Record<string, unknown>>(res: Response): Promise<
 	return (await res.json()) as T;
 }
 
-/** Installs fresh fakes and a virtual clock around every test of the file that calls it. */
-export function useFakeWorld(): { readonly fakes: Fakes; readonly vclock: VirtualClock } {
+/**
+ * Installs fresh fakes and a virtual clock around every test of the file that calls it;
+ * `resetStorage` also empties every Durable Object first (storage is otherwise per file).
+ */
+export function useFakeWorld(options: { resetStorage?: boolean } = {}): {
+	readonly fakes: Fakes;
+	readonly vclock: VirtualClock;
+} {
 	const world = {} as { fakes: Fakes; vclock: VirtualClock };
-	beforeEach(() => {
+	beforeEach(async () => {
+		if (options.resetStorage) await reset();
 		world.fakes = new Fakes().install();
 		world.vclock = new VirtualClock().install();
 	});

@@ -2,24 +2,13 @@
 // stable order across all index shards, page by page with the cursor; filters; the 400s of bad
 // query parameters; both routes in /openapi.json; counts per token and the most overdue check.
 
-import { reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { shardOf } from "../../src/sweep/policy";
-import { call, Fakes, json, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
+import { call, json, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
 import { step } from "../support/steps";
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(async () => {
-	await reset();
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
-afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
-});
+const world = useFakeWorld({ resetStorage: true });
 
 type Summary = {
 	id: string;
@@ -31,9 +20,6 @@ type Summary = {
 	expires_at: string;
 };
 type Page = { watches: Summary[]; next_cursor: string | null };
-
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
 async function register(
 	token: string,
@@ -72,15 +58,15 @@ describe("GET /v1/watches", () => {
 		const theirs: string[] = [];
 		for (let i = 0; i < 14; i++) {
 			// Some registrations share a millisecond, so the id breaks ties.
-			if (i % 3 === 0) vclock.advance(1);
+			if (i % 3 === 0) world.vclock.advance(1);
 			const asset = unique("pg");
 			const w = await register(TOKEN_A, asset);
-			mine.push({ id: w.id, asset, at: vclock.t });
+			mine.push({ id: w.id, asset, at: world.vclock.t });
 			if (i % 2 === 0) theirs.push((await register(TOKEN_B, unique("pgb"))).id);
 		}
 		// On an asset both tokens watch, each sees only its own watch.
 		const shared = unique("shared");
-		mine.push({ id: (await register(TOKEN_A, shared)).id, asset: shared, at: vclock.t });
+		mine.push({ id: (await register(TOKEN_A, shared)).id, asset: shared, at: world.vclock.t });
 		theirs.push((await register(TOKEN_B, shared)).id);
 
 		expect(new Set(mine.map((m) => shardOf(m.asset, 16))).size).toBeGreaterThan(5);
@@ -99,9 +85,9 @@ describe("GET /v1/watches", () => {
 
 	it("items are summaries with the asset's status; the full watch is one GET away", async () => {
 		const asset = unique("sum");
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		const w = await register(TOKEN_A, asset);
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		const [item] = (await page(TOKEN_A, `?asset_id=${asset}`)).watches;
 		expect(item).toEqual({
 			id: w.id,
@@ -166,17 +152,17 @@ describe("GET /v1/stats", () => {
 		const active = unique("st-act");
 		const slow = unique("st-slow");
 		const other = unique("st-b");
-		fakes.script(active, { status: "Active" });
-		fakes.script(slow, { status: "Processing" });
-		fakes.script(other, { status: "Processing" });
+		world.fakes.script(active, { status: "Active" });
+		world.fakes.script(slow, { status: "Processing" });
+		world.fakes.script(other, { status: "Processing" });
 		await register(TOKEN_A, active);
 		const s2 = await register(TOKEN_A, slow, `https://one.example/${slow}`);
 		await register(TOKEN_A, slow, `https://two.example/${slow}`);
 		await register(TOKEN_B, other);
-		await step(vclock, active);
-		await step(vclock, active);
-		await step(vclock, slow);
-		await step(vclock, other);
+		await step(world.vclock, active);
+		await step(world.vclock, active);
+		await step(world.vclock, slow);
+		await step(world.vclock, other);
 		await call("DELETE", `/v1/watches/${s2.id}`);
 
 		const a = await json<Record<string, unknown>>(await call("GET", "/v1/stats"));
@@ -197,13 +183,13 @@ describe("GET /v1/stats", () => {
 		});
 
 		// Nobody runs the alarms for 20 minutes: both polling assets are overdue, each token sees its own.
-		vclock.advance(20 * 60_000);
+		world.vclock.advance(20 * 60_000);
 		const late = await json<{ most_overdue: { asset_id: string; due_at: string; overdue_ms: number } }>(
 			await call("GET", "/v1/stats"),
 		);
 		expect(late.most_overdue.asset_id).toBe(slow);
 		expect(late.most_overdue.overdue_ms).toBeGreaterThan(10 * 60_000);
-		expect(late.most_overdue.overdue_ms).toBe(vclock.t - Date.parse(late.most_overdue.due_at));
+		expect(late.most_overdue.overdue_ms).toBe(world.vclock.t - Date.parse(late.most_overdue.due_at));
 		const lateB = await json<{ most_overdue: { asset_id: string } }>(
 			await call("GET", "/v1/stats", { token: TOKEN_B }),
 		);

@@ -6,17 +6,16 @@
 import {
 	createExecutionContext,
 	createScheduledController,
-	reset,
 	runInDurableObject,
 	waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { HEARTBEAT_MS, perShardCap, SWEEP_GRACE_MS, shardName, shardOf } from "../../src/sweep/policy";
 import { runSweep, type SweepSummary } from "../../src/sweep/sweep";
 import { indexFor, WatchIndex } from "../../src/sweep/watch-index";
-import { call, Fakes, json, VirtualClock } from "../support/fakes";
+import { call, json, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
 
 const TTL_MS = Number(env.WATCH_TTL_S) * 1000;
@@ -24,25 +23,15 @@ const RETENTION_MS = Number(env.RETENTION_S) * 1000;
 /** Long enough past any lease for the sweep to call an asset overdue. */
 const LOST = 2 * HEARTBEAT_MS + SWEEP_GRACE_MS + 60_000;
 
-let fakes: Fakes;
-let vclock: VirtualClock;
-beforeEach(async () => {
-	// Counts are exact only over an empty index: every test starts from clean storage.
-	await reset();
-	fakes = new Fakes().install();
-	vclock = new VirtualClock().install();
-});
+// Counts are exact only over an empty index: every test starts from clean storage.
+const world = useFakeWorld({ resetStorage: true });
+
 afterEach(() => {
-	fakes.uninstall();
-	vclock.uninstall();
 	vi.restoreAllMocks();
 });
 
 type Watch = { id: string; state: string; delivery: { event_type: string } | null };
 type Summary = SweepSummary & { msg: string };
-
-let n = 0;
-const unique = (p: string) => `${p}-${++n}-${Math.random().toString(36).slice(2, 8)}`;
 
 async function register(
 	assetId: string,
@@ -75,12 +64,12 @@ describe("re-arming", () => {
 	it("an asset whose alarm was deleted is re-armed by one sweep, then checks and delivers", async () => {
 		const asset = unique("lost");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Processing" }, { status: "Active" });
+		world.fakes.script(asset, { status: "Processing" }, { status: "Active" });
 		const w = await register(asset, url);
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		await loseAlarm(asset);
 		expect(await alarmAt(asset)).toBeNull();
-		vclock.advance(LOST);
+		world.vclock.advance(LOST);
 
 		const s = await cron();
 		expect(s).toMatchObject({ msg: "sweep", shards: 16, rearmed: 1, expired: 0, purged: 0, failed: 0 });
@@ -89,8 +78,8 @@ describe("re-arming", () => {
 		);
 		expect(await alarmAt(asset)).not.toBeNull();
 
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
-		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
+		expect(world.fakes.deliveriesTo(url)[0]?.json).toMatchObject({
 			type: "asset.active",
 			data: { watch_id: w.id },
 		});
@@ -102,15 +91,15 @@ describe("re-arming", () => {
 
 	it("a healthy asset that keeps running is never taken for overdue", async () => {
 		const asset = unique("healthy");
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		await register(asset);
 		// An hour of checks (growing to the 60 s cap), with the cron sweep every 5 minutes between them.
-		const end = vclock.t + 3_600_000;
-		let nextSweep = vclock.t + 300_000;
+		const end = world.vclock.t + 3_600_000;
+		let nextSweep = world.vclock.t + 300_000;
 		let sweeps = 0;
-		while (vclock.t < end) {
-			await step(vclock, asset);
-			for (; vclock.t >= nextSweep; nextSweep += 300_000, sweeps++)
+		while (world.vclock.t < end) {
+			await step(world.vclock, asset);
+			for (; world.vclock.t >= nextSweep; nextSweep += 300_000, sweeps++)
 				expect(await runSweep(env)).toMatchObject({ rearmed: 0, expired: 0, purged: 0, failed: 0 });
 		}
 		expect(sweeps).toBeGreaterThanOrEqual(11);
@@ -121,18 +110,18 @@ describe("TTL", () => {
 	it("a watch past WATCH_TTL_S whose own alarm is gone is expired by the sweep with its ttl callback", async () => {
 		const asset = unique("ttl");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		const w = await register(asset, url);
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		await loseAlarm(asset);
-		vclock.advance(TTL_MS + SWEEP_GRACE_MS + 1000);
+		world.vclock.advance(TTL_MS + SWEEP_GRACE_MS + 1000);
 
 		const s = await cron();
 		expect(s).toMatchObject({ expired: 1, rearmed: 1, purged: 0 });
 		expect((await json<Watch>(await getWatch(w.id))).state).toBe("notifying");
 
-		await stepUntil(vclock, asset, () => fakes.deliveriesTo(url).length > 0);
-		expect(fakes.deliveriesTo(url)[0]?.json).toMatchObject({
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
+		expect(world.fakes.deliveriesTo(url)[0]?.json).toMatchObject({
 			type: "watch.expired",
 			data: { reason: "ttl", status: "Processing" },
 		});
@@ -144,19 +133,19 @@ describe("purge", () => {
 	it("removes a finished asset after RETENTION_S: its watch answers 404, the asset is unwatched", async () => {
 		const asset = unique("old");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
+		world.fakes.script(asset, { status: "Active" });
 		const w = await register(asset, url);
 		await stepUntil(
-			vclock,
+			world.vclock,
 			asset,
 			async () => (await json<Watch>(await getWatch(w.id))).state === "delivered",
 		);
 
-		vclock.advance(RETENTION_MS - 60_000);
+		world.vclock.advance(RETENTION_MS - 60_000);
 		expect(await cron()).toMatchObject({ purged: 0, rearmed: 0 });
 		expect((await getWatch(w.id)).status).toBe(200);
 
-		vclock.advance(120_000);
+		world.vclock.advance(120_000);
 		expect(await cron()).toMatchObject({ purged: 1, rearmed: 0, expired: 0 });
 
 		const gone = await getWatch(w.id);
@@ -190,17 +179,17 @@ describe("purge", () => {
 	it("a failed watch redelivered before the purge keeps the asset", async () => {
 		const asset = unique("revived");
 		const url = `https://receiver.example/${asset}`;
-		fakes.script(asset, { status: "Active" });
-		fakes.receiver(url, 500);
+		world.fakes.script(asset, { status: "Active" });
+		world.fakes.receiver(url, 500);
 		const w = await register(asset, url);
 		await stepUntil(
-			vclock,
+			world.vclock,
 			asset,
 			async () => (await json<Watch>(await getWatch(w.id))).state === "failed",
 			20,
 		);
-		vclock.advance(RETENTION_MS + 60_000);
-		fakes.receiver(url, 204);
+		world.vclock.advance(RETENTION_MS + 60_000);
+		world.fakes.receiver(url, 204);
 		expect((await call("POST", `/v1/watches/${w.id}/redeliver`)).status).toBe(202);
 		expect(await cron()).toMatchObject({ purged: 0 });
 		expect((await getWatch(w.id)).status).toBe(200);
@@ -212,9 +201,9 @@ describe("purge", () => {
 			asset_id: asset,
 			version: 5,
 			status: "Processing",
-			due_at: vclock.t - LOST,
+			due_at: world.vclock.t - LOST,
 			finished_at: null,
-			synced_at: vclock.t - LOST,
+			synced_at: world.vclock.t - LOST,
 			watches: [
 				{
 					id: `w_${"a".repeat(20)}_Z2hvc3Q`,
@@ -222,7 +211,7 @@ describe("purge", () => {
 					state: "watching",
 					created_at: 1,
 					updated_at: 1,
-					expires_at: vclock.t + TTL_MS,
+					expires_at: world.vclock.t + TTL_MS,
 				},
 			],
 		});
@@ -241,9 +230,9 @@ describe("the per-run cap", () => {
 				asset_id: asset,
 				version: 1,
 				status: "Processing",
-				due_at: vclock.t - LOST,
+				due_at: world.vclock.t - LOST,
 				finished_at: null,
-				synced_at: vclock.t - LOST,
+				synced_at: world.vclock.t - LOST,
 				watches: [],
 			});
 		const left = () =>
@@ -268,30 +257,30 @@ describe("the per-run cap", () => {
 describe("two sweeps at once", () => {
 	it("re-arm, expire and purge each happen once, and every callback is sent once", async () => {
 		const purged = unique("p");
-		fakes.script(purged, { status: "Active" });
+		world.fakes.script(purged, { status: "Active" });
 		const pw = await register(purged);
 		await stepUntil(
-			vclock,
+			world.vclock,
 			purged,
 			async () => (await json<Watch>(await getWatch(pw.id))).state === "delivered",
 		);
-		vclock.advance(RETENTION_MS - TTL_MS);
+		world.vclock.advance(RETENTION_MS - TTL_MS);
 
 		const ttl = unique("t");
 		const ttlUrl = `https://receiver.example/${ttl}`;
-		fakes.script(ttl, { status: "Processing" });
+		world.fakes.script(ttl, { status: "Processing" });
 		await register(ttl, ttlUrl);
-		await step(vclock, ttl);
+		await step(world.vclock, ttl);
 		await loseAlarm(ttl);
-		vclock.advance(TTL_MS + 60_000);
+		world.vclock.advance(TTL_MS + 60_000);
 
 		const lost = unique("l");
 		const lostUrl = `https://receiver.example/${lost}`;
-		fakes.script(lost, { status: "Processing" }, { status: "Active" });
+		world.fakes.script(lost, { status: "Processing" }, { status: "Active" });
 		await register(lost, lostUrl);
-		await step(vclock, lost);
+		await step(world.vclock, lost);
 		await loseAlarm(lost);
-		vclock.advance(LOST);
+		world.vclock.advance(LOST);
 
 		const [a, b] = await Promise.all([runSweep(env), runSweep(env)]);
 		expect({
@@ -301,11 +290,11 @@ describe("two sweeps at once", () => {
 			failed: a.failed + b.failed,
 		}).toEqual({ rearmed: 2, expired: 1, purged: 1, failed: 0 });
 
-		await stepUntil(vclock, ttl, () => fakes.deliveriesTo(ttlUrl).length > 0);
-		await stepUntil(vclock, lost, () => fakes.deliveriesTo(lostUrl).length > 0);
-		for (const id of [ttl, lost]) while (await step(vclock, id));
-		expect(fakes.deliveriesTo(ttlUrl).map((d) => d.json.type)).toEqual(["watch.expired"]);
-		expect(fakes.deliveriesTo(lostUrl).map((d) => d.json.type)).toEqual(["asset.active"]);
+		await stepUntil(world.vclock, ttl, () => world.fakes.deliveriesTo(ttlUrl).length > 0);
+		await stepUntil(world.vclock, lost, () => world.fakes.deliveriesTo(lostUrl).length > 0);
+		for (const id of [ttl, lost]) while (await step(world.vclock, id));
+		expect(world.fakes.deliveriesTo(ttlUrl).map((d) => d.json.type)).toEqual(["watch.expired"]);
+		expect(world.fakes.deliveriesTo(lostUrl).map((d) => d.json.type)).toEqual(["asset.active"]);
 		expect((await getWatch(pw.id)).status).toBe(404);
 	});
 });
@@ -313,7 +302,7 @@ describe("two sweeps at once", () => {
 describe("the index being away", () => {
 	it("never fails a registration; the asset pushes again on its next alarm", async () => {
 		const asset = unique("offline");
-		fakes.script(asset, { status: "Processing" });
+		world.fakes.script(asset, { status: "Processing" });
 		const sync = vi.spyOn(WatchIndex.prototype, "sync").mockImplementation(async () => {
 			throw new Error("index overloaded");
 		});
@@ -326,14 +315,14 @@ describe("the index being away", () => {
 			).watches;
 		expect(await listed()).toEqual([]);
 
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		// Still refused: the asset comes back within 30 s rather than at its next check.
 		const retryAt = await alarmAt(asset);
 		expect(retryAt).not.toBeNull();
-		expect((retryAt as number) - vclock.t).toBeLessThanOrEqual(30_000);
+		expect((retryAt as number) - world.vclock.t).toBeLessThanOrEqual(30_000);
 
 		sync.mockRestore();
-		await step(vclock, asset);
+		await step(world.vclock, asset);
 		expect(await listed()).toMatchObject([{ id: w.id, state: "watching" }]);
 	});
 });
