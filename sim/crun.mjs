@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
-import { isMain } from "./cli.mjs";
+import { ControlError, invalid, isMain } from "./shared.mjs";
 
 const ASSET_INFO = "/api/v1/client/job/asset-info";
 const ASSET_UPLOAD = "/api/v1/client/job/asset-upload";
@@ -54,17 +54,6 @@ const SCRIPT_KEYS = new Set([
 	"timeFormat",
 	"faults",
 ]);
-
-class SimError extends Error {
-	constructor(status, message) {
-		super(message);
-		this.status = status;
-	}
-}
-
-function invalid(message) {
-	return new SimError(400, message);
-}
 
 // FNV-1a: a stable, cheap spread of ids over the default asset types and time formats.
 function hashId(id) {
@@ -190,7 +179,7 @@ function readBody(req) {
 		req.on("data", (chunk) => {
 			size += chunk.length;
 			if (size > BODY_LIMIT) {
-				reject(new SimError(413, "body too large"));
+				reject(new ControlError(413, "body too large"));
 				req.destroy();
 			} else {
 				chunks.push(chunk);
@@ -440,7 +429,7 @@ export async function startCrunSim({
 				if (method === "PUT") return send(res, 200, script(id, await readJson(req)));
 				if (method === "GET") {
 					const asset = assets.get(id);
-					if (asset === undefined) throw new SimError(404, "asset not scripted or queried yet");
+					if (asset === undefined) throw new ControlError(404, "asset not scripted or queried yet");
 					return send(res, 200, view(asset));
 				}
 			}
@@ -449,7 +438,7 @@ export async function startCrunSim({
 				return send(res, 200, flip(id, body?.status));
 			}
 		}
-		throw new SimError(404, `no control route ${method} ${path}`);
+		throw new ControlError(404, `no control route ${method} ${path}`);
 	}
 
 	async function handle(req, res) {
@@ -465,7 +454,7 @@ export async function startCrunSim({
 			if (path.startsWith("/_sim/")) return await control(req, res, path);
 			send(res, 404, errorEnvelope(404));
 		} catch (err) {
-			if (err instanceof SimError) return send(res, err.status, { error: err.message });
+			if (err instanceof ControlError) return send(res, err.status, { error: err.message });
 			send(res, 500, errorEnvelope(500, String(err?.message ?? err)));
 		}
 	}

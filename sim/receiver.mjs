@@ -6,22 +6,11 @@
 import { createServer, STATUS_CODES } from "node:http";
 import { parseArgs } from "node:util";
 import { Webhook } from "standardwebhooks";
-import { isMain } from "./cli.mjs";
+import { ControlError, invalid, isMain } from "./shared.mjs";
 
 const CONTROL_PREFIX = "/_receiver/";
 const STEP_KEYS = new Set(["status", "location", "retryAfter", "headers", "body", "delayMs", "hang"]);
 const DEFAULT_STEP = Object.freeze({ status: 200 });
-
-class ReceiverError extends Error {
-	constructor(status, message) {
-		super(message);
-		this.status = status;
-	}
-}
-
-function invalid(message) {
-	return new ReceiverError(400, message);
-}
 
 function normalizeStep(step) {
 	if (typeof step === "number") step = { status: step };
@@ -213,7 +202,7 @@ export async function startReceiver({ port = 0, host = "127.0.0.1", secret, onDe
 			record(delivery);
 			answer(res, delivery, step);
 		} catch (err) {
-			if (err instanceof ReceiverError) return sendJson(res, err.status, { error: err.message });
+			if (err instanceof ControlError) return sendJson(res, err.status, { error: err.message });
 			sendJson(res, 500, { error: String(err?.message ?? err) });
 		}
 	}
@@ -248,7 +237,7 @@ export async function startReceiver({ port = 0, host = "127.0.0.1", secret, onDe
 				return sendJson(res, 200, { ok: true, forMs }, { connection: "close" });
 			}
 		}
-		throw new ReceiverError(404, `no control route ${route}`);
+		throw new ControlError(404, `no control route ${route}`);
 	}
 
 	function parseJson(text) {
