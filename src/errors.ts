@@ -4,6 +4,11 @@
 
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
+/** A `Retry-After` header of whole seconds, never less than one. */
+export function retryAfterHeader(seconds: number): Record<string, string> {
+	return { "retry-after": String(Math.max(1, Math.ceil(seconds))) };
+}
+
 export class HttpError extends Error {
 	constructor(
 		readonly status: ContentfulStatusCode,
@@ -45,12 +50,6 @@ export class NotFoundError extends HttpError {
 	}
 }
 
-export class ConflictError extends HttpError {
-	constructor(code: string, message: string) {
-		super(409, code, message);
-	}
-}
-
 export class PayloadTooLargeError extends HttpError {
 	constructor(limit: number) {
 		super(413, "payload_too_large", `request body exceeds ${limit} bytes`);
@@ -65,15 +64,7 @@ export class UnsupportedMediaTypeError extends HttpError {
 
 export class RateLimitedError extends HttpError {
 	constructor(message: string, retryAfterS: number) {
-		super(429, "rate_limited", message, undefined, {
-			"retry-after": String(Math.max(1, Math.ceil(retryAfterS))),
-		});
-	}
-}
-
-export class UpstreamError extends HttpError {
-	constructor(message: string, details?: unknown) {
-		super(502, "upstream_error", message, details);
+		super(429, "rate_limited", message, undefined, retryAfterHeader(retryAfterS));
 	}
 }
 

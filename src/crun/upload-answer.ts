@@ -3,7 +3,7 @@
 // both; HTML or truncated bodies are transient), but success means `data.AssetId`. The upload is
 // not idempotent, so nothing here asks for a retry: the caller decides, with the upstream's message.
 
-import { HttpError } from "../errors";
+import { HttpError, retryAfterHeader } from "../errors";
 import { parseRetryAfter } from "../retry-after";
 import { readEnvelope } from "./classify";
 
@@ -101,9 +101,7 @@ export function uploadError(outcome: Exclude<UploadOutcome, { kind: "ok" }>): Ht
 				"upstream_rate_limited",
 				`the upstream is rate limiting uploads (${outcome.message})`,
 				undefined,
-				{
-					"retry-after": String(Math.max(1, outcome.retryAfterS ?? RATE_LIMIT_WAIT_S)),
-				},
+				retryAfterHeader(outcome.retryAfterS ?? RATE_LIMIT_WAIT_S),
 			);
 		case "maintenance":
 			return new HttpError(
@@ -111,9 +109,7 @@ export function uploadError(outcome: Exclude<UploadOutcome, { kind: "ok" }>): Ht
 				"upstream_maintenance",
 				`the upstream is in maintenance (${outcome.message})`,
 				undefined,
-				{
-					"retry-after": String(Math.max(1, outcome.retryAfterS ?? MAINTENANCE_WAIT_S)),
-				},
+				retryAfterHeader(outcome.retryAfterS ?? MAINTENANCE_WAIT_S),
 			);
 		case "failed":
 			return new HttpError(

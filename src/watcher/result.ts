@@ -1,7 +1,7 @@
 // What the asset object's RPC methods return. Errors cross the RPC boundary as plain data
 // (class identity does not survive it) and the route turns them back into an HttpError.
 
-import { HttpError } from "../errors";
+import { HttpError, retryAfterHeader } from "../errors";
 
 export type Failure = {
 	ok: false;
@@ -31,9 +31,6 @@ export function unwrap<T>(answer: Result<T> | Promise<Result<T>>): Promise<T>;
 export async function unwrap<T>(answer: Result<T> | Promise<Result<T>>): Promise<T> {
 	const r = await answer;
 	if (r.ok) return r.value;
-	const headers =
-		r.retryAfterS !== undefined
-			? { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterS))) }
-			: undefined;
+	const headers = r.retryAfterS !== undefined ? retryAfterHeader(r.retryAfterS) : undefined;
 	throw new HttpError(r.status, r.code, r.message, undefined, headers);
 }
