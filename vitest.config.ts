@@ -27,7 +27,7 @@ export default defineConfig({
 				test: {
 					name: "worker",
 					include: ["test/**/*.test.ts"],
-					exclude: ["test/e2e/**"],
+					exclude: ["test/e2e/**", "test/node/**"],
 					deps: {
 						optimizer: {
 							ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] },
@@ -38,7 +38,7 @@ export default defineConfig({
 			{
 				test: {
 					name: "e2e",
-					include: ["test/e2e/**/*.test.ts"],
+					include: ["test/e2e/**/*.test.ts", "test/node/**/*.test.ts"],
 					environment: "node",
 					testTimeout: 120_000,
 					hookTimeout: 120_000,
