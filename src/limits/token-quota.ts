@@ -35,7 +35,7 @@ export class TokenQuota extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		ctx.blockConcurrencyWhile(async () => migrate(ctx.storage, MIGRATIONS));
+		ctx.blockConcurrencyWhile(async () => migrate(ctx.storage, { migrations: MIGRATIONS, baseline: null }));
 	}
 
 	private get sql() {

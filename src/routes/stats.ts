@@ -29,7 +29,7 @@ const StatsSchema = z
 				asset_id: z.string(),
 				due_at: z.string().openapi({
 					description:
-						"When the asset was due to run again (its next check or delivery, plus at most 5 minutes of heartbeat slack)",
+						"When the asset promised to have run again: its next check or delivery plus 30 to 60 min of slack (its index lease)",
 				}),
 				overdue_ms: z.number().int(),
 			})

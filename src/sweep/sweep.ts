@@ -1,5 +1,7 @@
-// The cron sweep: asks every index shard for its overdue, TTL-expired and purgeable assets (indexed
-// queries, so the cost follows the work found plus the shard count, not the fleet), heals or purges
+// The cron sweep: asks every index shard for the assets due a look — live ones past their lease
+// (a lost alarm, a watch past its TTL that nobody expired), finished ones past their retention —
+// by one indexed range query each (so the cost follows the work found plus the shard count, not
+// the fleet), heals or purges
 // each through its asset object, and logs one summary line. The per-run cap keeps it within the
 // Workers subrequest limit; heal and purge are idempotent, so two overlapping runs are harmless.
 
@@ -7,7 +9,7 @@ import { inBatches } from "../core/batches";
 import { clock } from "../core/clock";
 import { loadConfig } from "../core/config";
 import { errorText, logEvent } from "../core/log";
-import { indexShard, type SweepCandidates } from "../watch-index/watch-index";
+import { indexShard, type SweepCandidate, type SweepCandidates } from "../watch-index/watch-index";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { perShardCap, SWEEP_GRACE_MS } from "./capacity";
 
@@ -52,12 +54,7 @@ export async function runSweep(env: Env): Promise<SweepSummary> {
 	const found = await Promise.all(
 		Array.from({ length: shards }, async (_, shard): Promise<SweepCandidates | null> => {
 			try {
-				return await indexShard(env, shard).candidates(
-					now,
-					SWEEP_GRACE_MS,
-					now - config.RETENTION_S * 1000,
-					cap,
-				);
+				return await indexShard(env, shard).candidates(now, SWEEP_GRACE_MS, cap);
 			} catch (err) {
 				summary.failed++;
 				logEvent("warn", "sweep shard failed", { shard, error: errorText(err) });
@@ -66,7 +63,7 @@ export async function runSweep(env: Env): Promise<SweepSummary> {
 		}),
 	);
 
-	type Job = { kind: "heal" | "purge"; asset_id: string; version: number };
+	type Job = SweepCandidate & { kind: "heal" | "purge" };
 	const jobs: Job[] = [];
 	for (const c of found) {
 		if (!c) continue;
@@ -80,10 +77,10 @@ export async function runSweep(env: Env): Promise<SweepSummary> {
 		const asset = assetWatcher(env, job.asset_id);
 		try {
 			if (job.kind === "heal") {
-				const r = await asset.heal(job.asset_id, job.version);
+				const r = await asset.heal(job.asset_id, job.keys, job.version);
 				if (r.rearmed) summary.rearmed++;
 				summary.expired += r.expired;
-			} else if ((await asset.purge(job.asset_id, job.version)).purged) {
+			} else if ((await asset.purge(job.asset_id, job.keys, job.version)).purged) {
 				summary.purged++;
 			}
 		} catch (err) {

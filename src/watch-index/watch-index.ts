@@ -1,14 +1,16 @@
-// WatchIndex: one shard of the index of assets and watches (an asset's rows live in the shard its
-// id hashes to). The asset objects are the source of truth and push their summary here as it
-// changes; every row carries the asset's version, so a late or replayed write never overwrites a
-// newer one. The sweep, `GET /v1/watches` and `GET /v1/stats` read it by indexed queries only.
-// docs/storage-index.md describes the tables.
+// WatchIndex: one shard of the index of watches (an asset's rows live in the shard its id hashes
+// to). The asset objects are the source of truth and push their watches here with their asset's
+// summary; every row carries the push's version, so a late or replayed write never overwrites a
+// newer one, and a row whose content did not change is not written at all (only changes are
+// billed). The sweep, `GET /v1/watches` and `GET /v1/stats` read it by its key and one index.
+// docs/storage-index.md describes the table.
 
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../core/config";
 import { firstRow, migrate } from "../core/sql";
 import type { WatchState } from "../core/states";
 import type { ListPosition } from "./cursor";
+import { BASELINE, MIGRATIONS } from "./migrations";
 import { shardName, shardOf } from "./shards";
 
 /** A watch as the index holds it: enough to list, count and expire, never callback details. */
@@ -21,26 +23,38 @@ export interface IndexedWatch {
 	expires_at: number;
 }
 
-/** What an asset object pushes: its summary, and the watches changed since its last acknowledged push. */
+/** A watch row's key, which the sweep hands back so that a purged asset's rows can be removed. */
+export type IndexKey = Pick<IndexedWatch, "owner" | "created_at" | "id">;
+
+/** What an asset object pushes: its summary and every one of its watches. */
 export interface AssetSync {
 	asset_id: string;
-	/** strictly increasing per asset, across purges too (it never falls behind the asset's clock) */
+	/** increasing per asset, across purges too (it is the asset's clock at the push) */
 	version: number;
 	/** the upstream status as the API shows it */
 	status: string;
-	/** the lease: by then the asset will have run again (null: nothing scheduled) */
-	due_at: number | null;
-	/** when the last live watch finished (null while any watch is watching or notifying) */
-	finished_at: number | null;
-	synced_at: number;
+	/**
+	 * When the sweep should look at the asset: while it is live, its lease (by then it will have
+	 * run again, or it is overdue); once it finished, when its retention ends (it is purged then).
+	 */
+	sweep_at: number | null;
+	/** every watch finished: the asset waits for its purge */
+	finished: boolean;
 	watches: IndexedWatch[];
 }
 
+export interface SweepCandidate {
+	asset_id: string;
+	/** the newest version of the asset's rows seen */
+	version: number;
+	keys: IndexKey[];
+}
+
 export interface SweepCandidates {
-	/** assets past their lease, or with a watch past its TTL: to heal */
-	heal: { asset_id: string; version: number }[];
-	/** assets finished longer ago than the retention: to purge */
-	purge: { asset_id: string; version: number }[];
+	/** assets past their lease: to heal */
+	heal: SweepCandidate[];
+	/** assets finished and past their retention: to purge */
+	purge: SweepCandidate[];
 	/** rows SQLite read to answer (the measure of this shard's sweep cost) */
 	examined: number;
 	/** the cap was reached: there may be more, which a later run picks up */
@@ -68,44 +82,13 @@ export interface ShardStats {
 	most_overdue: { asset_id: string; due_at: number } | null;
 }
 
-const MIGRATIONS: readonly { name: string; sql: string }[] = [
-	{
-		name: "0001_index",
-		sql: `
-CREATE TABLE assets (
-	asset_id TEXT PRIMARY KEY,
-	version INTEGER NOT NULL,
-	status TEXT NOT NULL,
-	due_at INTEGER,
-	finished_at INTEGER,
-	synced_at INTEGER NOT NULL
-);
-CREATE INDEX assets_by_due ON assets (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX assets_by_finished ON assets (finished_at) WHERE finished_at IS NOT NULL;
-CREATE TABLE watches (
-	id TEXT PRIMARY KEY,
-	asset_id TEXT NOT NULL,
-	owner TEXT NOT NULL,
-	state TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	updated_at INTEGER NOT NULL,
-	expires_at INTEGER NOT NULL,
-	version INTEGER NOT NULL
-);
-CREATE INDEX watches_by_owner ON watches (owner, created_at, id);
-CREATE INDEX watches_by_owner_state ON watches (owner, state, created_at, id);
-CREATE INDEX watches_by_owner_asset ON watches (owner, asset_id, created_at, id);
-CREATE INDEX watches_by_asset ON watches (asset_id, version);
-CREATE INDEX watches_live_by_expiry ON watches (expires_at) WHERE state = 'watching';
-`,
-	},
-];
+type SweepRow = IndexKey & { asset_id: string; version: number; finished: number; sweep_at: number };
 
 export class WatchIndex extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		ctx.blockConcurrencyWhile(async () => {
-			migrate(ctx.storage, MIGRATIONS);
+			migrate(ctx.storage, { migrations: MIGRATIONS, baseline: BASELINE });
 		});
 	}
 
@@ -113,34 +96,31 @@ export class WatchIndex extends DurableObject<Env> {
 		return this.ctx.storage.sql;
 	}
 
-	/** Applies an asset's push; rows already at a newer version are left alone. */
+	/** Applies an asset's push: each row is written only when it is newer and says something new. */
 	async sync(u: AssetSync): Promise<void> {
 		this.ctx.storage.transactionSync(() => {
-			this.sql.exec(
-				`INSERT INTO assets (asset_id, version, status, due_at, finished_at, synced_at) VALUES (?, ?, ?, ?, ?, ?)
-				 ON CONFLICT (asset_id) DO UPDATE SET version = excluded.version, status = excluded.status,
-				 due_at = excluded.due_at, finished_at = excluded.finished_at, synced_at = excluded.synced_at
-				 WHERE excluded.version > assets.version`,
-				u.asset_id,
-				u.version,
-				u.status,
-				u.due_at,
-				u.finished_at,
-				u.synced_at,
-			);
 			for (const w of u.watches) {
 				this.sql.exec(
-					`INSERT INTO watches (id, asset_id, owner, state, created_at, updated_at, expires_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-					 ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
-					 expires_at = excluded.expires_at, version = excluded.version
-					 WHERE excluded.version > watches.version`,
+					`INSERT INTO watches (owner, created_at, id, asset_id, state, asset_status, updated_at, expires_at, sweep_at, finished, version)
+					 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+					 ON CONFLICT (owner, created_at, id) DO UPDATE SET state = excluded.state,
+					 asset_status = excluded.asset_status, updated_at = excluded.updated_at,
+					 expires_at = excluded.expires_at, sweep_at = excluded.sweep_at, finished = excluded.finished,
+					 version = excluded.version
+					 WHERE excluded.version > watches.version AND (watches.state IS NOT excluded.state
+					 OR watches.asset_status IS NOT excluded.asset_status OR watches.updated_at IS NOT excluded.updated_at
+					 OR watches.expires_at IS NOT excluded.expires_at OR watches.sweep_at IS NOT excluded.sweep_at
+					 OR watches.finished IS NOT excluded.finished)`,
+					w.owner,
+					w.created_at,
 					w.id,
 					u.asset_id,
-					w.owner,
 					w.state,
-					w.created_at,
+					u.status,
 					w.updated_at,
 					w.expires_at,
+					u.sweep_at,
+					u.finished ? 1 : 0,
 					u.version,
 				);
 			}
@@ -148,77 +128,62 @@ export class WatchIndex extends DurableObject<Env> {
 	}
 
 	/**
-	 * Forgets a purged asset: its rows up to `version`. A newer generation of the same asset id
-	 * (registered again after the purge) has higher versions and stays.
+	 * Forgets a purged asset's rows, up to `version`. A newer generation of the same asset id
+	 * (registered again after the purge) has new watch ids and higher versions, and stays.
 	 */
-	async remove(assetId: string, version: number): Promise<void> {
+	async remove(keys: IndexKey[], version: number): Promise<void> {
 		this.ctx.storage.transactionSync(() => {
-			this.sql.exec("DELETE FROM watches WHERE asset_id = ? AND version <= ?", assetId, version);
-			this.sql.exec("DELETE FROM assets WHERE asset_id = ? AND version <= ?", assetId, version);
+			for (const k of keys)
+				this.sql.exec(
+					"DELETE FROM watches WHERE owner = ? AND created_at = ? AND id = ? AND version <= ?",
+					k.owner,
+					k.created_at,
+					k.id,
+					version,
+				);
 		});
 	}
 
 	/**
-	 * The sweep's work in this shard, by indexed range queries that read only matching rows:
-	 * assets past their lease by more than `graceMs`, watches still watching past their TTL (+ grace),
-	 * and assets finished before `purgeBefore`. At most `cap` assets, overdue first.
+	 * The sweep's work in this shard, by one range query on sweep_at that reads only due rows:
+	 * live assets past their lease by more than `graceMs`, and finished assets past their
+	 * retention. At most `cap` assets, the longest due first.
 	 */
-	async candidates(now: number, graceMs: number, purgeBefore: number, cap: number): Promise<SweepCandidates> {
-		let examined = 0;
+	async candidates(now: number, graceMs: number, cap: number): Promise<SweepCandidates> {
+		const found = new Map<string, SweepCandidate & { finished: boolean }>();
 		let more = false;
-		const heal = new Map<string, number>();
-		const take = (rows: { asset_id: string; version: number }[]) => {
-			for (const r of rows) {
-				if (heal.has(r.asset_id)) continue;
-				if (heal.size >= cap) {
-					more = true;
-					return;
-				}
-				heal.set(r.asset_id, r.version);
-			}
-		};
-
-		const overdue = this.sql.exec<{ asset_id: string; version: number }>(
-			"SELECT asset_id, version FROM assets WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
-			now - graceMs,
-			cap + 1,
+		// An asset's watches share its sweep_at: read a few rows more than the assets wanted.
+		const rows = this.sql.exec<SweepRow>(
+			`SELECT owner, created_at, id, asset_id, version, finished, sweep_at FROM watches
+			 WHERE sweep_at IS NOT NULL AND sweep_at <= ? ORDER BY sweep_at LIMIT ?`,
+			now,
+			cap * 4 + 1,
 		);
-		take(overdue.toArray());
-		examined += overdue.rowsRead;
-
-		if (heal.size < cap) {
-			// Several watches of one asset may expire together: read a few more rows than the room left.
-			const ttl = this.sql.exec<{ asset_id: string; version: number }>(
-				`SELECT asset_id, version FROM watches WHERE state = 'watching' AND expires_at <= ?
-				 ORDER BY expires_at LIMIT ?`,
-				now - graceMs,
-				(cap - heal.size) * 4 + 1,
-			);
-			take(ttl.toArray());
-			examined += ttl.rowsRead;
-		}
-
-		const purge: SweepCandidates["purge"] = [];
-		const room = cap - heal.size;
-		if (room > 0) {
-			const finished = this.sql.exec<{ asset_id: string; version: number }>(
-				"SELECT asset_id, version FROM assets WHERE finished_at IS NOT NULL AND finished_at <= ? ORDER BY finished_at LIMIT ?",
-				purgeBefore,
-				room + 1,
-			);
-			for (const r of finished.toArray()) {
-				// Finished yet overdue means a stale row: heal it now, purge it on a later run.
-				if (heal.has(r.asset_id)) continue;
-				if (purge.length >= room) {
+		for (const r of rows) {
+			// A live asset a little past its lease is about to renew it (alarms fire a little late).
+			if (r.finished === 0 && r.sweep_at > now - graceMs) continue;
+			let c = found.get(r.asset_id);
+			if (!c) {
+				if (found.size >= cap) {
 					more = true;
 					break;
 				}
-				purge.push(r);
+				c = { asset_id: r.asset_id, version: r.version, keys: [], finished: r.finished === 1 };
+				found.set(r.asset_id, c);
 			}
-			examined += finished.rowsRead;
+			c.version = Math.max(c.version, r.version);
+			// Finished only when every row says so: a row still live means the asset needs a heal.
+			c.finished &&= r.finished === 1;
+			c.keys.push({ owner: r.owner, created_at: r.created_at, id: r.id });
 		}
-		if (heal.size + purge.length >= cap) more = true;
-		return { heal: [...heal].map(([asset_id, version]) => ({ asset_id, version })), purge, examined, more };
+		if (rows.rowsRead > cap * 4) more = true;
+		const all = [...found.values()].map(({ finished, ...c }) => ({ finished, c }));
+		return {
+			heal: all.filter((x) => !x.finished).map((x) => x.c),
+			purge: all.filter((x) => x.finished).map((x) => x.c),
+			examined: rows.rowsRead,
+			more,
+		};
 	}
 
 	/** One token's watches in list order after `after`, at most `limit`. */
@@ -228,25 +193,24 @@ export class WatchIndex extends DurableObject<Env> {
 		after: ListPosition | null,
 		limit: number,
 	): Promise<WatchSummaryRow[]> {
-		const where = ["w.owner = ?"];
+		const where = ["owner = ?"];
 		const args: SqlStorageValue[] = [owner];
 		if (filter.asset_id !== undefined) {
-			where.push("w.asset_id = ?");
+			where.push("asset_id = ?");
 			args.push(filter.asset_id);
 		}
 		if (filter.state !== undefined) {
-			where.push("w.state = ?");
+			where.push("state = ?");
 			args.push(filter.state);
 		}
 		if (after) {
-			where.push("(w.created_at, w.id) > (?, ?)");
+			where.push("(created_at, id) > (?, ?)");
 			args.push(after.created_at, after.id);
 		}
 		return this.sql
 			.exec<WatchSummaryRow & Record<string, SqlStorageValue>>(
-				`SELECT w.id, w.asset_id, w.state, a.status AS asset_status, w.created_at, w.updated_at, w.expires_at
-				 FROM watches w LEFT JOIN assets a ON a.asset_id = w.asset_id
-				 WHERE ${where.join(" AND ")} ORDER BY w.created_at, w.id LIMIT ?`,
+				`SELECT id, asset_id, state, asset_status, created_at, updated_at, expires_at FROM watches
+				 WHERE ${where.join(" AND ")} ORDER BY created_at, id LIMIT ?`,
 				...args,
 				limit,
 			)
@@ -263,20 +227,17 @@ export class WatchIndex extends DurableObject<Env> {
 			by_state[r.state] = r.n;
 		const by_status: Record<string, number> = {};
 		for (const r of this.sql.exec<{ status: string; n: number }>(
-			`SELECT a.status, COUNT(*) AS n FROM assets a
-			 WHERE a.asset_id IN (SELECT asset_id FROM watches WHERE owner = ?) GROUP BY a.status`,
+			"SELECT asset_status AS status, COUNT(DISTINCT asset_id) AS n FROM watches WHERE owner = ? GROUP BY asset_status",
 			owner,
 		))
 			by_status[r.status] = r.n;
-		// Overdue assets are few and the due index yields them oldest first: the first one owned wins.
 		const most = firstRow(
 			this.sql.exec<{ asset_id: string; due_at: number }>(
-				`SELECT a.asset_id, a.due_at FROM assets a
-					 WHERE a.due_at IS NOT NULL AND a.due_at < ?
-					 AND EXISTS (SELECT 1 FROM watches w WHERE w.owner = ? AND w.asset_id = a.asset_id)
-					 ORDER BY a.due_at LIMIT 1`,
-				now,
+				`SELECT asset_id, sweep_at AS due_at FROM watches
+				 WHERE owner = ? AND finished = 0 AND sweep_at IS NOT NULL AND sweep_at < ?
+				 ORDER BY sweep_at LIMIT 1`,
 				owner,
+				now,
 			),
 		);
 		return { by_state, by_status, most_overdue: most };

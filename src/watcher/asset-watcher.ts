@@ -11,22 +11,23 @@ import { clock } from "../core/clock";
 import { type Config, loadConfig } from "../core/config";
 import { newWatchId } from "../core/ids";
 import { errorText, logEvent } from "../core/log";
-import { terminalEvent } from "../core/states";
+import { publicStatus, terminalEvent } from "../core/states";
 import type { CheckOutcome } from "../crun/classify";
 import { type CrunSettings, checkAsset, crunSettings } from "../crun/client";
 import { maxAttempts } from "../delivery/retry-policy";
 import { tokenQuota } from "../limits/token-quota";
+import type { IndexKey } from "../watch-index/watch-index";
 import { planCheck } from "./check-plan";
 import { deliverDue, deliverySettings } from "./delivery-flow";
-import { finishedAt, publishedVersion, publishToIndex, removeFromIndex } from "./index-sync";
+import { publishToIndex, removeFromIndex } from "./index-sync";
 import { type LookupAnswer, UnwatchedLookups } from "./lookup";
 import { hasSchema } from "./migrations";
 import { QuotaReports } from "./quota-reports";
 import { fail, ok, type Result } from "./result";
-import type { AssetRow, WatchRow } from "./rows";
+import { type AssetRow, hasDelivery, type WatchRow } from "./rows";
 import { AssetStore, type RegisterInput } from "./store";
 
-import { assetView, eventBody, type WatchView, watchView } from "./views";
+import { assetView, type WatchView, watchView } from "./views";
 
 /** `?refresh=true` forces at most one upstream check per asset per this long. */
 export const FORCED_CHECK_INTERVAL_MS = 5_000;
@@ -44,9 +45,17 @@ type Registered = { created: boolean; watch: WatchView };
 
 export class AssetWatcher extends DurableObject<Env> {
 	private readonly quota = new QuotaReports();
-	private readonly store = new AssetStore(this.ctx.storage, (change) => this.quota.note(change));
+	private readonly store = new AssetStore(this.ctx.storage, (change) => {
+		this.changed = true;
+		if (change.liveBefore !== change.liveAfter)
+			this.quota.note({ id: change.id, owner: change.owner, live: change.liveAfter });
+	});
 	private readonly unwatched = new UnwatchedLookups();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
+	/** Watch ids whose callback this instance is sending right now. */
+	private readonly sending = new Set<string>();
+	/** Something the index shows changed since the last push (memory only: see index-sync.ts). */
+	private changed = false;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -68,14 +77,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	}
 
 	private view(w: WatchRow, a: AssetRow): WatchView {
-		const s = this.store;
-		return watchView(
-			w,
-			a,
-			s.delivery(w.id),
-			s.recentAttempts(w.id),
-			maxAttempts(this.config.DELIVERY_SCHEDULE_S),
-		);
+		return watchView(w, a, maxAttempts(this.config.DELIVERY_SCHEDULE_S));
 	}
 
 	/** The view of watch `id` as it is now (after a write). */
@@ -98,6 +100,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	async register(input: RegisterInput): Promise<Result<Registered>> {
 		this.store.ensureSchema();
 		const now = clock.now();
+		const runAt = now;
 		const conflict = this.registerConflict(input);
 		if (conflict) return conflict;
 
@@ -114,15 +117,18 @@ export class AssetWatcher extends DurableObject<Env> {
 			return raced;
 		}
 		this.store.transaction(() => {
-			this.store.insertWatch({ ...input, id, expiresAt: now + this.config.WATCH_TTL_S * 1000 }, now);
+			const newAsset = this.store.insertWatch(
+				{ ...input, id, expiresAt: now + this.config.WATCH_TTL_S * 1000 },
+				now,
+			);
 			const a = this.store.asset() as AssetRow;
 			const event = terminalEvent(a.status);
 			if (event) {
 				// Already terminal: notified at once from what we know, no upstream call.
 				const w = this.store.watch(id) as WatchRow;
-				this.store.openEvent(w, event, eventBody(event, a.terminal_at ?? now, w, a, null), now);
-			} else if (a.expired_reason !== null || a.next_check_at === null) {
-				// First live watch (or a fresh start after the asset was given up on): check now.
+				this.store.openEvent(w, { type: event, at: a.terminal_at ?? now, reason: null }, a, now);
+			} else if (!newAsset && (a.expired_reason !== null || a.next_check_at === null)) {
+				// A fresh start after the asset was given up on: check now (a new asset row is due already).
 				this.store.updateAsset({
 					expired_reason: null,
 					next_check_at: now,
@@ -133,7 +139,7 @@ export class AssetWatcher extends DurableObject<Env> {
 				});
 			}
 		});
-		await this.arm();
+		await this.arm(runAt);
 		return ok({ created: true, watch: this.current(id) });
 	}
 
@@ -147,8 +153,9 @@ export class AssetWatcher extends DurableObject<Env> {
 		const w = this.store.ownWatch(id, owner);
 		if (!w) return fail(404, "watch_not_found", "no such watch");
 		if (w.state !== "cancelled") {
-			this.store.setWatchState(w.id, "cancelled", clock.now());
-			await this.arm();
+			const now = clock.now();
+			this.store.cancelWatch(w, now);
+			await this.arm(now);
 		}
 		return ok(this.current(id));
 	}
@@ -156,15 +163,15 @@ export class AssetWatcher extends DurableObject<Env> {
 	async redeliver(id: string, owner: string): Promise<Result<WatchView>> {
 		const w = this.store.ownWatch(id, owner);
 		if (!w) return fail(404, "watch_not_found", "no such watch");
-		if (!this.store.delivery(id) || w.state === "cancelled" || w.state === "skipped")
+		if (!hasDelivery(w) || w.state === "cancelled" || w.state === "skipped")
 			return fail(
 				409,
 				"no_event_yet",
 				w.state === "cancelled" ? "the watch is cancelled" : "the watch has no event to deliver yet",
 			);
 		const now = clock.now();
-		this.store.transaction(() => this.store.restartDelivery(id, now));
-		await this.arm();
+		this.store.restartDelivery(w, now);
+		await this.arm(now);
 		return ok(this.current(id));
 	}
 
@@ -191,7 +198,7 @@ export class AssetWatcher extends DurableObject<Env> {
 			this.store.updateAsset({ last_forced_check_at: now });
 			await this.check();
 			await this.deliver();
-			await this.arm();
+			await this.arm(now);
 		}
 		const fresh = this.store.asset() as AssetRow;
 		return ok({ found: true, view: assetView(fresh, true, this.store.isPolling(fresh)) });
@@ -202,6 +209,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		if (!hasSchema(this.ctx.storage)) return;
 		this.store.ensureSchema();
+		const runAt = clock.now();
 		// A safety net first: if this run dies mid-way (crash, eviction, deploy), the object
 		// wakes again when the leases below run out, whether or not the platform retries.
 		await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
@@ -220,36 +228,36 @@ export class AssetWatcher extends DurableObject<Env> {
 			}
 		}
 		// An unexpected failure must not leave the asset without a clock: try again soon.
-		await this.arm(failed ? clock.now() + FAILED_RUN_RETRY_MS : undefined);
+		await this.arm(runAt, failed ? clock.now() + FAILED_RUN_RETRY_MS : undefined);
 	}
 
-	/** Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry. */
-	private async arm(atMost?: number, forceIndex = false): Promise<void> {
+	/**
+	 * Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry;
+	 * then tells the index what it must know. `runAt` is when the calling run began.
+	 */
+	private async arm(runAt: number, atMost?: number, forceIndex = false): Promise<void> {
 		// Every path that changes a watch's state ends here, so this is where the quotas hear of it.
 		await this.quota.flush(this.env);
-		const a = this.store.asset();
-		if (!a) return;
-		const times = [
-			atMost ?? null,
-			this.store.isPolling(a) ? a.next_check_at : null,
-			this.store.nextAttemptAt(),
-			this.store.nextExpiryAt(),
-		].filter((t): t is number => t !== null);
-		const due = times.length === 0 ? null : Math.min(...times);
+		if (!this.store.asset()) return;
+		const next = this.store.nextDue();
+		const due = atMost === undefined ? next : Math.min(atMost, next ?? atMost);
 		if (due === null) {
 			await this.ctx.storage.deleteAlarm();
 		} else if ((await this.ctx.storage.getAlarm()) !== due) {
 			await this.ctx.storage.setAlarm(due);
 		}
-		await this.publish(due, forceIndex);
+		await this.publish(due, runAt, forceIndex);
 	}
 
 	/**
 	 * Keeps the asset's index shard current (after the alarm is set: the asset's own clock comes
 	 * first). The index being away never fails the caller: the alarm comes back soon to push again.
 	 */
-	private async publish(due: number | null, force: boolean): Promise<void> {
-		if (await publishToIndex(this.ctx.storage, this.env, due, force)) return;
+	private async publish(due: number | null, runAt: number, force: boolean): Promise<void> {
+		const changed = this.changed;
+		this.changed = false;
+		const request = { due, runAt, changed, force, retentionMs: this.config.RETENTION_S * 1000 };
+		if (await publishToIndex(this.env, this.store, request)) return;
 		const retry = clock.now() + INDEX_RETRY_MS;
 		const current = await this.ctx.storage.getAlarm();
 		if (current === null || current > retry) await this.ctx.storage.setAlarm(retry);
@@ -261,7 +269,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		const a = this.store.asset() as AssetRow;
 		this.store.transaction(() => {
 			for (const w of overdue)
-				this.store.openEvent(w, "watch.expired", eventBody("watch.expired", now, w, a, "ttl"), now);
+				this.store.openEvent(w, { type: "watch.expired", at: now, reason: "ttl" }, a, now);
 		});
 	}
 
@@ -308,19 +316,21 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (plan.unknownStatus !== null)
 			logEvent("warn", "unknown upstream status", { asset_id: a.asset_id, status: plan.unknownStatus });
 		const notify = plan.notify;
+		if (plan.set.status !== undefined && publicStatus(plan.set.status) !== publicStatus(a.status))
+			this.changed = true;
 		this.store.transaction(() => {
 			this.store.updateAsset(plan.set);
 			if (!notify) return;
 			const fresh = this.store.asset() as AssetRow;
 			for (const w of this.store.watching())
-				this.store.openEvent(w, notify.type, eventBody(notify.type, now, w, fresh, notify.reason), now);
+				this.store.openEvent(w, { type: notify.type, at: now, reason: notify.reason }, fresh, now);
 		});
 	}
 
 	// ---- deliveries -----------------------------------------------------------------------
 
 	private deliver(): Promise<void> {
-		return deliverDue(this.store, deliverySettings(this.config, this.leaseMs()));
+		return deliverDue(this.store, deliverySettings(this.config), this.sending);
 	}
 
 	// ---- RPC: the sweep's calls -----------------------------------------------------------
@@ -330,10 +340,10 @@ export class AssetWatcher extends DurableObject<Env> {
 	 * what is due, re-arm the alarm for the rest (the alarm does the checks and deliveries, not the
 	 * sweep) and re-push the full index entry. Idempotent: a second heal finds nothing to do.
 	 */
-	async heal(assetId: string, indexedVersion: number): Promise<HealResult> {
+	async heal(assetId: string, keys: IndexKey[], indexedVersion: number): Promise<HealResult> {
 		if (!hasSchema(this.ctx.storage)) {
 			// Purged (or never written) yet indexed: the index rows are all that is left.
-			await removeFromIndex(this.env, assetId, indexedVersion);
+			await removeFromIndex(this.env, assetId, keys, indexedVersion);
 			return { found: false, rearmed: false, expired: 0 };
 		}
 		this.store.ensureSchema();
@@ -344,7 +354,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		// Claimed before anything awaits another object, so a concurrent heal sees an alarm and
 		// does not count this one again; arm() then moves it to the real due time (or clears it).
 		if (before === null) await this.ctx.storage.setAlarm(now);
-		await this.arm(undefined, true);
+		await this.arm(now, undefined, true);
 		const after = await this.ctx.storage.getAlarm();
 		return { found: true, rearmed: before === null && after !== null, expired };
 	}
@@ -353,23 +363,25 @@ export class AssetWatcher extends DurableObject<Env> {
 	 * Deletes this asset's storage when every watch finished more than RETENTION_S ago, checked here
 	 * (the index may lag), then its index rows. Idempotent: a second purge finds nothing stored.
 	 */
-	async purge(assetId: string, indexedVersion: number): Promise<{ purged: boolean }> {
+	async purge(assetId: string, keys: IndexKey[], indexedVersion: number): Promise<{ purged: boolean }> {
 		if (!hasSchema(this.ctx.storage)) {
-			await removeFromIndex(this.env, assetId, indexedVersion);
+			await removeFromIndex(this.env, assetId, keys, indexedVersion);
 			return { purged: false };
 		}
 		this.store.ensureSchema();
-		const finished = this.store.asset() ? finishedAt(this.ctx.storage.sql) : null;
-		if (finished === null || finished > clock.now() - this.config.RETENTION_S * 1000) {
+		const now = clock.now();
+		const finished = this.store.finishedAt();
+		if (finished === null || finished > now - this.config.RETENTION_S * 1000) {
 			// Live again (a redelivery or a new watch) or not old enough: the index row was stale.
-			await this.arm(undefined, true);
+			await this.arm(now, undefined, true);
 			return { purged: false };
 		}
-		const version = Math.max(publishedVersion(this.ctx.storage.sql), indexedVersion);
+		// Every row of this asset, whether the sweep saw it or not; up to now, so a later generation stays.
+		const own = this.store.allWatches().map((w) => ({ owner: w.owner, created_at: w.created_at, id: w.id }));
 		this.unwatched.forget();
 		await this.store.deleteAll();
-		// If this fails the row still reads purgeable, and the next sweep's purge removes it.
-		await removeFromIndex(this.env, assetId, version);
+		// If this fails the rows still read purgeable, and the next sweep's purge removes them.
+		await removeFromIndex(this.env, assetId, [...own, ...keys], Math.max(now, indexedVersion));
 		return { purged: true };
 	}
 }

@@ -1,8 +1,43 @@
 // The asset object's SQLite schema as an ordered list of migrations. Applied ones are recorded
-// in `_migrations` and never edited: a change to the schema is a new entry at the end.
-// docs/storage.md describes every table and column.
+// in `_migrations` and never edited: a change to the schema is a new entry at the end, and
+// BASELINE (what a fresh object runs instead of the list) is updated to match it in the same
+// change (test/watcher/migrations.test.ts compares the two). docs/storage.md describes every column.
+//
+// The schema is shaped by what Cloudflare bills: every row written, an index entry as one more.
+// So an asset is two tables and no secondary index (an asset has few watches, scanned in memory),
+// a watch's delivery and its recent attempts live in its own row (one write per attempt), and
+// the watches table is WITHOUT ROWID (a text key with no hidden index beside it).
 
 import { migrate as applyMigrations, type Migration } from "../core/sql";
+
+/** The watches table of 0003 onwards: a watch, its delivery and its latest attempts in one row. */
+function WATCHES_TABLE(name: string): string {
+	return `CREATE TABLE ${name} (
+	id TEXT PRIMARY KEY,
+	owner TEXT NOT NULL,
+	callback_url TEXT NOT NULL,
+	events TEXT NOT NULL,
+	metadata TEXT NOT NULL,
+	callback_headers TEXT NOT NULL,
+	state TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	finished_at INTEGER,
+	webhook_id TEXT,
+	event_type TEXT,
+	body TEXT,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	round_attempts INTEGER NOT NULL DEFAULT 0,
+	generation INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER,
+	last_status INTEGER,
+	last_error TEXT,
+	last_attempt_at INTEGER,
+	delivered_at INTEGER,
+	recent_attempts TEXT
+) WITHOUT ROWID;`;
+}
 
 export const MIGRATIONS: readonly Migration[] = [
 	{
@@ -104,11 +139,67 @@ CREATE TRIGGER watches_index_update AFTER UPDATE OF state, updated_at, expires_a
 END;
 `,
 	},
+	{
+		// Storage for what it costs: the delivery and its last attempts move into the watch row, the
+		// index bookkeeping into memory (src/watcher/index-sync.ts) with one durable flag, and the
+		// triggers (two extra rows on every watch change) go.
+		name: "0003_compact",
+		sql: `
+${WATCHES_TABLE("watches_v3")}
+INSERT INTO watches_v3 (id, owner, callback_url, events, metadata, callback_headers, state, created_at, updated_at,
+	expires_at, finished_at, webhook_id, event_type, body, attempts, round_attempts, generation, next_attempt_at,
+	last_status, last_error, last_attempt_at, delivered_at, recent_attempts)
+SELECT w.id, w.owner, w.callback_url, w.events, w.metadata, w.callback_headers, w.state, w.created_at, w.updated_at,
+	w.expires_at, w.finished_at, d.webhook_id, d.event_type, d.body, COALESCE(d.attempts, 0), COALESCE(d.round_attempts, 0),
+	COALESCE(d.generation, 0), d.next_attempt_at, d.last_status, d.last_error, d.last_attempt_at, d.delivered_at,
+	(SELECT json_group_array(json_object('attempt', a.attempt, 'at', a.at, 'status', a.status, 'error', a.error, 'duration_ms', a.duration_ms))
+	 FROM (SELECT * FROM attempts WHERE watch_id = w.id ORDER BY id DESC LIMIT 10) a)
+FROM watches w LEFT JOIN deliveries d ON d.watch_id = w.id;
+DROP TRIGGER watches_index_insert;
+DROP TRIGGER watches_index_update;
+DROP TABLE attempts;
+DROP TABLE deliveries;
+DROP TABLE watches;
+DROP TABLE index_sync;
+ALTER TABLE watches_v3 RENAME TO watches;
+ALTER TABLE asset ADD COLUMN index_pending INTEGER NOT NULL DEFAULT 1;
+`,
+	},
 ];
+
+/** The schema all of MIGRATIONS add up to, in one step, for an object that has none yet. */
+export const BASELINE = `
+CREATE TABLE asset (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	asset_id TEXT NOT NULL,
+	status TEXT NOT NULL DEFAULT 'Unknown',
+	name TEXT,
+	asset_type TEXT,
+	create_time TEXT,
+	update_time TEXT,
+	upstream_data TEXT,
+	upstream_message TEXT,
+	checked_at INTEGER,
+	next_check_at INTEGER,
+	checks INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT,
+	last_error_at INTEGER,
+	poll_step INTEGER NOT NULL DEFAULT 0,
+	not_found_count INTEGER NOT NULL DEFAULT 0,
+	not_found_since INTEGER,
+	terminal_at INTEGER,
+	expired_reason TEXT,
+	last_forced_check_at INTEGER,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	index_pending INTEGER NOT NULL DEFAULT 1
+);
+${WATCHES_TABLE("watches")}
+`;
 
 /** Brings this asset object's schema up to date. */
 export function migrate(storage: DurableObjectStorage): void {
-	applyMigrations(storage, MIGRATIONS);
+	applyMigrations(storage, { migrations: MIGRATIONS, baseline: BASELINE });
 }
 
 /** True when this object has ever been written (an unwatched lookup leaves storage empty). */

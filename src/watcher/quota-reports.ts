@@ -4,7 +4,8 @@
 
 import { errorText, logEvent } from "../core/log";
 import { tokenQuota } from "../limits/token-quota";
-import type { LivenessChange } from "./store";
+/** A watch that went live (a redelivery) or finished. */
+export type LivenessChange = { id: string; owner: string; live: boolean };
 
 export class QuotaReports {
 	private changes = new Map<string, LivenessChange>();

@@ -1,5 +1,6 @@
 // The rows the asset object stores (docs/storage.md describes every column), as SQLite returns
-// them. Views of them for the API are in views.ts; the schema that creates them in migrations.ts.
+// them: the asset, and its watches (each with its delivery and latest attempts). Views of them for
+// the API are in views.ts; the schema that creates them in migrations.ts.
 
 import type { EventType, WatchState } from "../core/states";
 
@@ -26,6 +27,8 @@ export type AssetRow = {
 	last_forced_check_at: number | null;
 	created_at: number;
 	updated_at: number;
+	/** 1 while the index may lack something of this asset (a push failed, or never made) */
+	index_pending: number;
 };
 
 export type WatchRow = {
@@ -43,23 +46,34 @@ export type WatchRow = {
 	updated_at: number;
 	expires_at: number;
 	finished_at: number | null;
-};
+} & DeliveryColumns;
 
-export type DeliveryRow = {
-	watch_id: string;
-	webhook_id: string;
-	event_type: EventType;
-	body: string;
+/** The watch's delivery, in its own row: set when its event is opened, null before. */
+export type DeliveryColumns = {
+	webhook_id: string | null;
+	event_type: EventType | null;
+	/** the exact callback body, built once */
+	body: string | null;
 	attempts: number;
+	/** attempts since the last redelivery (the retry schedule counts these) */
 	round_attempts: number;
+	/** bumped by each redelivery: an answer to an earlier round does not move the new one */
 	generation: number;
 	next_attempt_at: number | null;
 	last_status: number | null;
 	last_error: string | null;
 	last_attempt_at: number | null;
-	created_at: number;
 	delivered_at: number | null;
+	/** JSON array of AttemptRow, newest first, at most RECENT_ATTEMPTS */
+	recent_attempts: string | null;
 };
+
+/** A watch with an event opened: its delivery columns are set. */
+export type DeliveryRow = WatchRow & { webhook_id: string; event_type: EventType; body: string };
+
+export function hasDelivery(w: WatchRow): w is DeliveryRow {
+	return w.webhook_id !== null && w.event_type !== null && w.body !== null;
+}
 
 export type AttemptRow = {
 	attempt: number;
@@ -68,6 +82,17 @@ export type AttemptRow = {
 	error: string | null;
 	duration_ms: number | null;
 };
+
+/** A watch's latest attempts, newest first. */
+export function recentAttempts(w: Pick<WatchRow, "recent_attempts">): AttemptRow[] {
+	if (!w.recent_attempts) return [];
+	try {
+		const list: unknown = JSON.parse(w.recent_attempts);
+		return Array.isArray(list) ? (list as AttemptRow[]) : [];
+	} catch {
+		return [];
+	}
+}
 
 /** Whether a watch asked for events of this type (else it is `skipped` when the asset ends so). */
 export function wantsEvent(w: Pick<WatchRow, "events">, type: EventType): boolean {

@@ -1,22 +1,35 @@
 // The asset object's storage: every SQL statement it runs, behind named reads and writes, so the
-// object and its flows speak of watches and deliveries rather than of tables. Writes are
-// synchronous SQLite calls; the caller groups those that belong together in `transaction`.
-// docs/storage.md describes the tables.
+// object and its flows speak of watches and deliveries rather than of tables. Each write is one
+// UPDATE or INSERT of one row (what Cloudflare bills), and the caller groups those that belong
+// together in `transaction`. Watches whose indexed fields change are reported to `onWatchChange`
+// (the index push and the token quotas follow them). docs/storage.md describes the tables.
 
 import { newWebhookId } from "../core/ids";
 import { firstRow } from "../core/sql";
-import { type EventType, isLive, isTerminal, LIVE_SQL, type WatchState } from "../core/states";
+import {
+	type EventType,
+	type ExpiryReason,
+	isLive,
+	isTerminal,
+	LIVE_SQL,
+	type WatchState,
+} from "../core/states";
 import { migrate } from "./migrations";
-import { type AssetRow, type AttemptRow, type DeliveryRow, type WatchRow, wantsEvent } from "./rows";
+import {
+	type AssetRow,
+	type AttemptRow,
+	type DeliveryRow,
+	recentAttempts,
+	type WatchRow,
+	wantsEvent,
+} from "./rows";
+import { eventBody } from "./views";
 
-/** How many of a watch's latest attempts its view shows. */
-const RECENT_ATTEMPTS = 10;
+/** How many of a watch's latest attempts it keeps (and its view shows). */
+export const RECENT_ATTEMPTS = 10;
 
-/** A watch that went live (a redelivery) or finished, for the token quotas to hear of. */
-export type LivenessChange = { id: string; owner: string; live: boolean };
-
-/** A due delivery with what sending it needs from its watch. */
-export type DueDelivery = DeliveryRow & { callback_url: string; callback_headers: string };
+/** A watch whose state (or another indexed field) a write changed; `liveBefore` is its liveness before. */
+export type WatchChange = { id: string; owner: string; liveBefore: boolean; liveAfter: boolean };
 
 /** What a registration asks for, as the asset object's `register` takes it. */
 export interface RegisterInput {
@@ -30,13 +43,23 @@ export interface RegisterInput {
 
 export type NewWatch = RegisterInput & { id: string; expiresAt: number };
 
+/** How a delivery attempt ended for its watch, as delivery-flow.ts plans it. */
+export type AttemptOutcome =
+	| { kind: "retry"; at: number }
+	| {
+			kind: "end";
+			deliveredAt: number | null;
+			state: Extract<WatchState, "delivered" | "cancelled" | "failed">;
+	  }
+	/** the watch moved on meanwhile (cancelled, or redelivered): the attempt is recorded, nothing else */
+	| { kind: "record" };
+
 export class AssetStore {
 	private ready = false;
 
 	constructor(
 		private readonly storage: DurableObjectStorage,
-		/** told of every watch whose liveness a write changed */
-		private readonly onLiveness: (change: LivenessChange) => void,
+		private readonly onWatchChange: (change: WatchChange) => void,
 	) {}
 
 	private get sql() {
@@ -50,10 +73,9 @@ export class AssetStore {
 		this.ready = true;
 	}
 
-	/** Forgets everything stored (the purge); the next write starts a new schema. */
+	/** Forgets everything stored, alarm included (the purge); the next write starts a new schema. */
 	async deleteAll(): Promise<void> {
 		this.ready = false;
-		await this.storage.deleteAlarm();
 		await this.storage.deleteAll();
 	}
 
@@ -79,18 +101,9 @@ export class AssetStore {
 		return w && w.owner === owner ? w : null;
 	}
 
-	delivery(watchId: string): DeliveryRow | null {
-		return firstRow(this.sql.exec<DeliveryRow>("SELECT * FROM deliveries WHERE watch_id = ?", watchId));
-	}
-
-	recentAttempts(watchId: string): AttemptRow[] {
-		return this.sql
-			.exec<AttemptRow>(
-				"SELECT attempt, at, status, error, duration_ms FROM attempts WHERE watch_id = ? ORDER BY id DESC LIMIT ?",
-				watchId,
-				RECENT_ATTEMPTS,
-			)
-			.toArray();
+	allWatches(): WatchRow[] {
+		if (!this.ready) return [];
+		return this.sql.exec<WatchRow>("SELECT * FROM watches").toArray();
 	}
 
 	/** The token's watch on this callback URL that is not cancelled, if any (registration is idempotent). */
@@ -133,12 +146,19 @@ export class AssetStore {
 		return !isTerminal(a.status) && a.expired_reason === null && this.count("state = 'watching'") > 0;
 	}
 
+	/** When the object must run next: the earliest of its next check (while polling), delivery attempt and TTL expiry. */
+	nextDue(): number | null {
+		const a = this.asset();
+		if (!a) return null;
+		const times = [this.isPolling(a) ? a.next_check_at : null, this.nextAttemptAt(), this.nextExpiryAt()];
+		const set = times.filter((t): t is number => t !== null);
+		return set.length === 0 ? null : Math.min(...set);
+	}
+
 	/** The earliest delivery attempt due among watches that are notifying, if any. */
 	nextAttemptAt(): number | null {
 		return this.sql
-			.exec<{ t: number | null }>(
-				"SELECT MIN(d.next_attempt_at) AS t FROM deliveries d JOIN watches w ON w.id = d.watch_id WHERE w.state = 'notifying'",
-			)
+			.exec<{ t: number | null }>("SELECT MIN(next_attempt_at) AS t FROM watches WHERE state = 'notifying'")
 			.one().t;
 	}
 
@@ -149,12 +169,18 @@ export class AssetStore {
 			.one().t;
 	}
 
+	/** When the asset's last live watch finished; null while any watch is watching or notifying. */
+	finishedAt(): number | null {
+		if (!this.ready || this.liveCount() > 0) return null;
+		return this.sql.exec<{ t: number | null }>("SELECT MAX(finished_at) AS t FROM watches").one().t;
+	}
+
 	/** Deliveries due by `now`, earliest first, at most `limit`. */
-	dueDeliveries(now: number, limit: number): DueDelivery[] {
+	dueDeliveries(now: number, limit: number): DeliveryRow[] {
 		return this.sql
-			.exec<DueDelivery>(
-				`SELECT d.*, w.callback_url, w.callback_headers FROM deliveries d JOIN watches w ON w.id = d.watch_id
-				 WHERE w.state = 'notifying' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at LIMIT ?`,
+			.exec<DeliveryRow>(
+				`SELECT * FROM watches WHERE state = 'notifying' AND webhook_id IS NOT NULL AND next_attempt_at <= ?
+				 ORDER BY next_attempt_at LIMIT ?`,
 				now,
 				limit,
 			)
@@ -172,10 +198,13 @@ export class AssetStore {
 
 	// ---- writes ---------------------------------------------------------------------------
 
-	insertWatch(w: NewWatch, now: number): void {
-		this.sql.exec(
-			"INSERT OR IGNORE INTO asset (id, asset_id, created_at, updated_at) VALUES (1, ?, ?, ?)",
+	/** A new watch; the first one also creates the asset row, due for its first check now (`true`). */
+	insertWatch(w: NewWatch, now: number): boolean {
+		const created = this.sql.exec(
+			`INSERT OR IGNORE INTO asset (id, asset_id, next_check_at, created_at, updated_at, index_pending)
+			 VALUES (1, ?, ?, ?, ?, 0)`,
 			w.assetId,
+			now,
 			now,
 			now,
 		);
@@ -192,6 +221,8 @@ export class AssetStore {
 			now,
 			w.expiresAt,
 		);
+		this.onWatchChange({ id: w.id, owner: w.owner, liveBefore: false, liveAfter: true });
+		return created.rowsWritten > 0;
 	}
 
 	/** Sets the named columns of the asset row, in one UPDATE. */
@@ -204,95 +235,95 @@ export class AssetStore {
 		);
 	}
 
-	setWatchState(id: string, state: WatchState, now: number): void {
-		const before = this.watch(id);
+	/** Moves a watch to `state` (with the other columns given), in one UPDATE. */
+	private moveWatch(
+		w: Pick<WatchRow, "id" | "owner" | "state">,
+		state: WatchState,
+		now: number,
+		fields: Partial<WatchRow> = {},
+	): void {
 		const live = isLive(state);
+		const set: Partial<WatchRow> = { ...fields, state, updated_at: now, finished_at: live ? null : now };
+		const names = Object.keys(set) as (keyof WatchRow)[];
 		this.sql.exec(
-			"UPDATE watches SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?",
-			state,
-			now,
-			live ? null : now,
-			id,
+			`UPDATE watches SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,
+			...names.map((n) => set[n] as SqlStorageValue),
+			w.id,
 		);
-		if (before && isLive(before.state) !== live) this.onLiveness({ id, owner: before.owner, live });
+		this.onWatchChange({ id: w.id, owner: w.owner, liveBefore: isLive(w.state), liveAfter: live });
+	}
+
+	cancelWatch(w: WatchRow, now: number): void {
+		this.moveWatch(w, "cancelled", now);
 	}
 
 	/**
-	 * The event a watch is owed: stored with its exact body and a new `webhook-id` (due now) when
-	 * the watch asked for this type, or the watch is `skipped` when it did not.
+	 * The event a watch is owed: its exact body (built from `asset` as it is now) and a new
+	 * `webhook-id` stored in its row, due now, when the watch asked for this type; or the watch is
+	 * `skipped` when it did not.
 	 */
-	openEvent(w: WatchRow, type: EventType, body: string, now: number): void {
-		if (!wantsEvent(w, type)) {
-			this.setWatchState(w.id, "skipped", now);
+	openEvent(
+		w: WatchRow,
+		event: { type: EventType; at: number; reason: ExpiryReason | null },
+		asset: AssetRow,
+		now: number,
+	): void {
+		if (!wantsEvent(w, event.type)) {
+			this.moveWatch(w, "skipped", now);
 			return;
 		}
-		this.sql.exec(
-			`INSERT OR IGNORE INTO deliveries (watch_id, webhook_id, event_type, body, next_attempt_at, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?)`,
-			w.id,
-			newWebhookId(),
-			type,
-			body,
-			now,
-			now,
-		);
-		this.setWatchState(w.id, "notifying", now);
+		this.moveWatch(w, "notifying", now, {
+			webhook_id: w.webhook_id ?? newWebhookId(),
+			event_type: w.event_type ?? event.type,
+			body: w.body ?? eventBody(event.type, event.at, w, asset, event.reason),
+			next_attempt_at: now,
+		});
 	}
 
 	/** A redelivery: a new round of attempts (same `webhook-id`, same body), due now. */
-	restartDelivery(watchId: string, now: number): void {
-		this.sql.exec(
-			"UPDATE deliveries SET round_attempts = 0, generation = generation + 1, next_attempt_at = ?, delivered_at = NULL WHERE watch_id = ?",
-			now,
-			watchId,
-		);
-		this.setWatchState(watchId, "notifying", now);
+	restartDelivery(w: WatchRow, now: number): void {
+		this.moveWatch(w, "notifying", now, {
+			round_attempts: 0,
+			generation: w.generation + 1,
+			next_attempt_at: now,
+			delivered_at: null,
+		});
 	}
 
-	/** Moves a delivery's next attempt (a lease before sending, a hold while unsigned, a retry). */
-	scheduleDelivery(watchId: string, at: number | null, lastError?: string): void {
-		if (lastError === undefined)
-			this.sql.exec("UPDATE deliveries SET next_attempt_at = ? WHERE watch_id = ?", at, watchId);
-		else
-			this.sql.exec(
-				"UPDATE deliveries SET next_attempt_at = ?, last_error = ? WHERE watch_id = ?",
-				at,
-				lastError,
-				watchId,
-			);
-	}
-
-	/** Records one attempt: the attempt row and the delivery's counters and last answer. */
-	recordAttempt(
-		watchId: string,
-		attempt: AttemptRow,
-		lastStatus: number | null,
-		lastError: string | null,
-	): void {
+	/** Holds a delivery until `at` without counting an attempt (nothing can be signed yet). */
+	holdDelivery(watchId: string, at: number, lastError: string): void {
 		this.sql.exec(
-			"INSERT INTO attempts (watch_id, attempt, at, status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
-			watchId,
-			attempt.attempt,
-			attempt.at,
-			attempt.status,
-			attempt.error,
-			attempt.duration_ms,
-		);
-		this.sql.exec(
-			"UPDATE deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1, last_status = ?, last_error = ?, last_attempt_at = ? WHERE watch_id = ?",
-			lastStatus,
+			"UPDATE watches SET next_attempt_at = ?, last_error = ? WHERE id = ?",
+			at,
 			lastError,
-			attempt.at,
 			watchId,
 		);
 	}
 
-	/** A delivery that ended: no further attempt, `delivered_at` when it was delivered. */
-	endDelivery(watchId: string, deliveredAt: number | null): void {
+	/** Records one attempt and what follows from it, in the watch's row: one UPDATE. */
+	recordAttempt(w: WatchRow, attempt: AttemptRow, outcome: AttemptOutcome): void {
+		const counted: Partial<WatchRow> = {
+			attempts: w.attempts + 1,
+			round_attempts: w.round_attempts + 1,
+			last_status: attempt.status,
+			last_error: attempt.error,
+			last_attempt_at: attempt.at,
+			recent_attempts: JSON.stringify([attempt, ...recentAttempts(w)].slice(0, RECENT_ATTEMPTS)),
+		};
+		if (outcome.kind === "end") {
+			this.moveWatch(w, outcome.state, attempt.at, {
+				...counted,
+				next_attempt_at: null,
+				...(outcome.deliveredAt !== null ? { delivered_at: outcome.deliveredAt } : {}),
+			});
+			return;
+		}
+		if (outcome.kind === "retry") counted.next_attempt_at = outcome.at;
+		const names = Object.keys(counted) as (keyof WatchRow)[];
 		this.sql.exec(
-			"UPDATE deliveries SET next_attempt_at = NULL, delivered_at = COALESCE(?, delivered_at) WHERE watch_id = ?",
-			deliveredAt,
-			watchId,
+			`UPDATE watches SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,
+			...names.map((n) => counted[n] as SqlStorageValue),
+			w.id,
 		);
 	}
 }

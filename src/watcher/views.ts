@@ -6,7 +6,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { AssetStatusSchema, CallbackEvent, DeliverySchema, WatchSchema } from "../api/resources";
 import { type EventType, type ExpiryReason, publicStatus } from "../core/states";
-import type { AssetRow, AttemptRow, DeliveryRow, WatchRow } from "./rows";
+import { type AssetRow, type DeliveryRow, hasDelivery, recentAttempts, type WatchRow } from "./rows";
 
 export type AssetView = z.output<typeof AssetStatusSchema>;
 export type DeliveryView = z.output<typeof DeliverySchema>;
@@ -32,23 +32,18 @@ export function assetView(a: AssetRow, watched: boolean, polling: boolean): Asse
 	};
 }
 
-function deliveryView(
-	w: WatchRow,
-	d: DeliveryRow,
-	attempts: AttemptRow[],
-	maxAttempts: number,
-): DeliveryView {
+function deliveryView(d: DeliveryRow, maxAttempts: number): DeliveryView {
 	return {
 		event_type: d.event_type,
 		webhook_id: d.webhook_id,
 		attempts: d.attempts,
 		max_attempts: maxAttempts,
-		next_attempt_at: w.state === "notifying" ? iso(d.next_attempt_at) : null,
+		next_attempt_at: d.state === "notifying" ? iso(d.next_attempt_at) : null,
 		last_status: d.last_status,
 		last_error: d.last_error,
 		last_attempt_at: iso(d.last_attempt_at),
 		delivered_at: iso(d.delivered_at),
-		recent_attempts: attempts.map((a) => ({
+		recent_attempts: recentAttempts(d).map((a) => ({
 			attempt: a.attempt,
 			at: isoAt(a.at),
 			status: a.status,
@@ -58,13 +53,7 @@ function deliveryView(
 	};
 }
 
-export function watchView(
-	w: WatchRow,
-	asset: AssetRow,
-	d: DeliveryRow | null,
-	attempts: AttemptRow[],
-	maxAttempts: number,
-): WatchView {
+export function watchView(w: WatchRow, asset: AssetRow, maxAttempts: number): WatchView {
 	return {
 		id: w.id,
 		asset_id: asset.asset_id,
@@ -77,7 +66,7 @@ export function watchView(
 		created_at: isoAt(w.created_at),
 		updated_at: isoAt(w.updated_at),
 		expires_at: isoAt(w.expires_at),
-		delivery: d ? deliveryView(w, d, attempts, maxAttempts) : null,
+		delivery: hasDelivery(w) ? deliveryView(w, maxAttempts) : null,
 	};
 }
 

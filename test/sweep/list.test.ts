@@ -4,7 +4,7 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { shardOf } from "../../src/watch-index/shards";
+import { HEARTBEAT_MS, shardOf } from "../../src/watch-index/shards";
 import { call, json, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
 import { step } from "../support/steps";
 
@@ -182,8 +182,8 @@ describe("GET /v1/stats", () => {
 			assets: { total: 1, by_status: { Processing: 1 } },
 		});
 
-		// Nobody runs the alarms for 20 minutes: both polling assets are overdue, each token sees its own.
-		world.vclock.advance(20 * 60_000);
+		// Nobody runs the alarms for longer than a lease: both polling assets are overdue, each token sees its own.
+		world.vclock.advance(2 * HEARTBEAT_MS + 20 * 60_000);
 		const late = await json<{ most_overdue: { asset_id: string; due_at: string; overdue_ms: number } }>(
 			await call("GET", "/v1/stats"),
 		);

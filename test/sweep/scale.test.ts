@@ -40,9 +40,8 @@ it(`a sweep over ${HEALTHY} healthy watches and ${BROKEN} broken ones reads abou
 			asset_id: assetId,
 			version: now,
 			status: "Processing",
-			due_at: now + day,
-			finished_at: null,
-			synced_at: now,
+			sweep_at: now + day,
+			finished: false,
 			watches: [
 				{
 					id: `w_${String(i).padStart(20, "a")}_x`,

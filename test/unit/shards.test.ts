@@ -2,7 +2,7 @@
 // spreads evenly, and the heartbeat lease (never early, never much late, rarely rewritten).
 import { describe, expect, it } from "vitest";
 import { fnv1a } from "../../src/core/hash";
-import { HEARTBEAT_MS, leaseFor, shardOf } from "../../src/watch-index/shards";
+import { HEARTBEAT_MS, leaseFor, leaseRenewalDue, shardOf } from "../../src/watch-index/shards";
 
 describe("shardOf", () => {
 	it("is stable and matches the published FNV-1a values", () => {
@@ -19,31 +19,37 @@ describe("shardOf", () => {
 	});
 });
 
-describe("leaseFor", () => {
-	const due = 1_000_000;
-	it("nothing scheduled: no lease", () => expect(leaseFor(null, due)).toBeNull());
-	it("a first lease is the due time plus one heartbeat", () =>
-		expect(leaseFor(due, null)).toBe(due + HEARTBEAT_MS));
-	it("a published lease that still covers the due time stands (no index write)", () => {
-		expect(leaseFor(due + 60_000, due + HEARTBEAT_MS)).toBe(due + HEARTBEAT_MS);
-		expect(leaseFor(due, due)).toBe(due);
-	});
-	it("a due time past the lease renews it", () =>
-		expect(leaseFor(due + 1, due)).toBe(due + 1 + HEARTBEAT_MS));
-	it("a lease far later than the due time is tightened", () => {
-		expect(leaseFor(due, due + 2 * HEARTBEAT_MS + 1)).toBe(due + HEARTBEAT_MS);
-	});
-	it("a check every 60 s rewrites the lease about once per heartbeat, never lets it fall behind", () => {
-		let published: number | null = null;
-		let writes = 0;
-		for (let t = 0; t < 60 * 60_000; t += 60_000) {
-			const next = leaseFor(t, published);
-			expect(next).not.toBeNull();
-			expect(next as number).toBeGreaterThanOrEqual(t);
-			expect((next as number) - t).toBeLessThanOrEqual(2 * HEARTBEAT_MS);
-			if (next !== published) writes++;
-			published = next;
+describe("the index lease", () => {
+	const asset = "asset-lease-1";
+	it("is never earlier than one heartbeat past the due time, nor more than two", () => {
+		for (let due = 1_000_000; due < 1_000_000 + 3 * HEARTBEAT_MS; due += 7_919) {
+			const lease = leaseFor(due, asset);
+			expect(lease - due).toBeGreaterThan(HEARTBEAT_MS);
+			expect(lease - due).toBeLessThanOrEqual(2 * HEARTBEAT_MS);
 		}
-		expect(writes).toBeLessThanOrEqual(60 / 5 + 1);
+	});
+	it("is one value for every due time of a heartbeat period (no index write within it)", () => {
+		const start = 5_000_000;
+		const leases = new Set<number>();
+		for (let t = start; t < start + 10 * HEARTBEAT_MS; t += 60_000) leases.add(leaseFor(t, asset));
+		expect(leases.size).toBeGreaterThanOrEqual(10);
+		expect(leases.size).toBeLessThanOrEqual(11);
+	});
+	it("a check every 60 s renews it about once per heartbeat, and it never falls behind", () => {
+		let published: number | null = null;
+		let renewals = 0;
+		for (let t = 0; t < 4 * HEARTBEAT_MS; t += 60_000) {
+			const due = t + 60_000;
+			if (published === null || leaseRenewalDue(t, due, asset)) {
+				published = leaseFor(due, asset);
+				renewals++;
+			}
+			expect(published).toBeGreaterThanOrEqual(due);
+		}
+		expect(renewals).toBeLessThanOrEqual(4 + 1);
+	});
+	it("different assets renew at different moments", () => {
+		const periods = new Set(Array.from({ length: 50 }, (_, i) => leaseFor(0, `asset-${i}`) % HEARTBEAT_MS));
+		expect(periods.size).toBeGreaterThan(40);
 	});
 });

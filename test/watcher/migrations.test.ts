@@ -1,0 +1,166 @@
+// The asset object's schema: a fresh object (the baseline, in one step) and an object upgraded
+// migration by migration end with the same tables, columns and indexes; an object written under
+// the first schema keeps every watch, delivery and attempt through the upgrade; and a fresh
+// object's schema costs the few rows it should.
+
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { migrate as applyMigrations } from "../../src/core/sql";
+import { BASELINE as INDEX_BASELINE, MIGRATIONS as INDEX_MIGRATIONS } from "../../src/watch-index/migrations";
+import { BASELINE, MIGRATIONS } from "../../src/watcher/migrations";
+import { unique } from "../support/fakes";
+
+type Shape = { name: string; type: string; columns: string[] }[];
+
+/** Tables and indexes with their columns (name, type, not null, default, key), whatever the SQL text says. */
+function shape(sql: SqlStorage): Shape {
+	return sql
+		.exec<{ name: string; type: string }>(
+			"SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != '_migrations' ORDER BY name",
+		)
+		.toArray()
+		.map(({ name, type }) => ({
+			name,
+			type,
+			columns:
+				type === "table"
+					? sql
+							.exec<Record<string, SqlStorageValue>>(
+								`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info('${name}')`,
+							)
+							.toArray()
+							.map((c) => JSON.stringify(c))
+					: sql
+							.exec<{ name: string }>(`SELECT name FROM pragma_index_info('${name}')`)
+							.toArray()
+							.map((c) => c.name),
+		}));
+}
+
+async function inFreshObject<T>(run: (storage: DurableObjectStorage) => T): Promise<T> {
+	// A WatchIndex stub with a name nobody uses: an empty SQLite database to try schemas in.
+	const stub = env.WATCH_INDEX.getByName(unique("schema-lab"));
+	return runInDurableObject(stub, (_o, state) => {
+		const sql = state.storage.sql;
+		for (const { name, type } of sql
+			.exec<{ name: string; type: string }>(
+				"SELECT name, type FROM sqlite_master WHERE type IN ('table','trigger') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+			)
+			.toArray())
+			sql.exec(`DROP ${type.toUpperCase()} IF EXISTS "${name}"`);
+		return run(state.storage);
+	});
+}
+
+describe.each([
+	["the asset object", MIGRATIONS, BASELINE],
+	["the index shards", INDEX_MIGRATIONS, INDEX_BASELINE],
+])("%s's schema", (_name, migrations, baseline) => {
+	it("is the same whether built from the baseline or migration by migration", async () => {
+		const fromBaseline = await inFreshObject((storage) => {
+			applyMigrations(storage, { migrations, baseline });
+			return shape(storage.sql);
+		});
+		const stepByStep = await inFreshObject((storage) => {
+			applyMigrations(storage, { migrations, baseline: null });
+			return shape(storage.sql);
+		});
+		expect(fromBaseline.length).toBeGreaterThan(0);
+		expect(fromBaseline).toEqual(stepByStep);
+	});
+
+	it("records only the last migration on a fresh object, and an upgraded one reads as up to date", async () => {
+		await inFreshObject((storage) => {
+			applyMigrations(storage, { migrations, baseline });
+			const names = storage.sql.exec<{ name: string }>("SELECT name FROM _migrations").toArray();
+			expect(names.map((n) => n.name)).toEqual([migrations[migrations.length - 1]?.name]);
+			// Running it again applies nothing (a migration run twice would fail on its CREATE TABLE).
+			applyMigrations(storage, { migrations, baseline });
+		});
+	});
+});
+
+describe("a fresh asset object's schema", () => {
+	it("writes at most 7 rows: two tables, the migrations table and its one row", async () => {
+		const written = await inFreshObject((storage) => {
+			let rows = 0;
+			const sql = storage.sql;
+			const exec = sql.exec.bind(sql);
+			(sql as { exec: SqlStorage["exec"] }).exec = ((q: string, ...b: SqlStorageValue[]) => {
+				const c = exec(q, ...b);
+				c.toArray();
+				rows += c.rowsWritten;
+				return c;
+			}) as SqlStorage["exec"];
+			try {
+				applyMigrations(storage, { migrations: MIGRATIONS, baseline: BASELINE });
+			} finally {
+				(sql as { exec: SqlStorage["exec"] }).exec = exec;
+			}
+			return rows;
+		});
+		expect(written).toBeLessThanOrEqual(7);
+	});
+});
+
+describe("upgrading an asset object written under the first schema", () => {
+	it("keeps every watch with its delivery and its latest attempts, newest first", async () => {
+		const upgraded = await inFreshObject((storage) => {
+			const sql = storage.sql;
+			applyMigrations(storage, { migrations: MIGRATIONS.slice(0, 2), baseline: null });
+			sql.exec(
+				"INSERT INTO asset (id, asset_id, status, created_at, updated_at) VALUES (1, 'a-1', 'Active', 1, 2)",
+			);
+			for (const id of ["w-1", "w-2"])
+				sql.exec(
+					`INSERT INTO watches (id, owner, callback_url, events, metadata, callback_headers, state, created_at, updated_at, expires_at)
+					 VALUES (?, 'o', 'https://r.example/x', '["asset.active"]', '{"k":1}', '{}', ?, 3, 4, 5)`,
+					id,
+					id === "w-1" ? "delivered" : "watching",
+				);
+			sql.exec(
+				`INSERT INTO deliveries (watch_id, webhook_id, event_type, body, attempts, round_attempts, generation, next_attempt_at, last_status, created_at, delivered_at)
+				 VALUES ('w-1', 'msg_1', 'asset.active', '{"type":"asset.active"}', 12, 2, 1, NULL, 204, 6, 7)`,
+			);
+			for (let n = 1; n <= 12; n++)
+				sql.exec(
+					"INSERT INTO attempts (watch_id, attempt, at, status, error, duration_ms) VALUES ('w-1', ?, ?, ?, NULL, 9)",
+					n,
+					100 + n,
+					n === 12 ? 204 : 503,
+				);
+			applyMigrations(storage, { migrations: MIGRATIONS, baseline: BASELINE });
+			return {
+				watches: sql.exec("SELECT * FROM watches ORDER BY id").toArray(),
+				asset: sql.exec("SELECT index_pending FROM asset").one(),
+				tables: sql
+					.exec(
+						"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+					)
+					.toArray(),
+			};
+		});
+		const [w1, w2] = upgraded.watches as Record<string, SqlStorageValue>[];
+		expect(w1).toMatchObject({
+			id: "w-1",
+			state: "delivered",
+			metadata: '{"k":1}',
+			webhook_id: "msg_1",
+			event_type: "asset.active",
+			body: '{"type":"asset.active"}',
+			attempts: 12,
+			round_attempts: 2,
+			generation: 1,
+			last_status: 204,
+			delivered_at: 7,
+		});
+		const recent = JSON.parse(w1?.recent_attempts as string) as { attempt: number; status: number }[];
+		expect(recent.map((a) => a.attempt)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+		expect(recent[0]).toEqual({ attempt: 12, at: 112, status: 204, error: null, duration_ms: 9 });
+		expect(w2).toMatchObject({ id: "w-2", state: "watching", webhook_id: null, attempts: 0 });
+		// The index is told everything once: the upgraded asset pushes on its next run.
+		expect(upgraded.asset).toEqual({ index_pending: 1 });
+		expect(upgraded.tables.map((t) => t.name)).toEqual(["_migrations", "asset", "watches"]);
+	});
+});
