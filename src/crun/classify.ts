@@ -3,7 +3,7 @@
 // under HTTP 200, or both; bodies may be HTML or truncated. Nothing here throws: every input
 // maps to a `CheckOutcome` the poll loop knows how to schedule.
 
-import { parseRetryAfter } from "../retry-after";
+import { parseRetryAfter } from "../retry-after.ts";
 
 export type AssetStatus = "Processing" | "Active" | "Failed";
 

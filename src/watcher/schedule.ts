@@ -2,8 +2,8 @@
 // Intervals grow POLL_INITIAL_MS · POLL_BACKOFF^k up to POLL_MAX_MS with ±10 % jitter;
 // rate limits, maintenance and operator errors get their own waits; 404s and 422 end the watch.
 
-import type { CheckOutcome } from "../crun/classify";
-import { isTerminal } from "../crun/classify";
+import type { CheckOutcome } from "../crun/classify.ts";
+import { isTerminal } from "../crun/classify.ts";
 
 export interface PollSettings {
 	initialMs: number;
