@@ -52,36 +52,70 @@ export const shift =
 	(rand, progress) =>
 		progress < 0.5 ? before(rand, progress) : after(rand, progress);
 
-export type Scenario = { name: string; assetType: string; what: string; distribution: Distribution };
+/**
+ * A distribution as data, in the same JSON shape sim/crun.mjs takes per AssetType (its control API,
+ * CRUN_SIM_DISTRIBUTIONS), so the HTTP simulator can be given exactly what this one runs.
+ */
+export type DistributionSpec =
+	| { kind: "fixed"; ms: number }
+	| { kind: "lognormal"; medianMs: number; sigma: number }
+	| { kind: "pareto"; minMs: number; alpha: number; capMs?: number }
+	| { kind: "mixture"; parts: { weight: number; of: DistributionSpec }[] };
+
+export function fromSpec(spec: DistributionSpec): Distribution {
+	switch (spec.kind) {
+		case "fixed":
+			return () => spec.ms;
+		case "lognormal":
+			return logNormal(spec.medianMs, spec.sigma);
+		case "pareto":
+			return pareto(spec.minMs, spec.alpha, spec.capMs ?? Number.POSITIVE_INFINITY);
+		case "mixture":
+			return mixture(spec.parts.map((p) => [p.weight, fromSpec(p.of)] as const));
+	}
+}
+
+export type Scenario = {
+	name: string;
+	assetType: string;
+	what: string;
+	distribution: Distribution;
+	/** the same distribution as data, where it is one (the shift depends on the run's progress) */
+	spec?: DistributionSpec;
+};
+
+const scenario = (name: string, assetType: string, what: string, spec: DistributionSpec): Scenario => ({
+	name,
+	assetType,
+	what,
+	spec,
+	distribution: fromSpec(spec),
+});
 
 export const SCENARIOS: readonly Scenario[] = [
-	{
-		name: "quick",
-		assetType: "Image",
-		what: "log-normal, median 30 s, σ 0.5",
-		distribution: logNormal(30_000, 0.5),
-	},
-	{
-		name: "slow",
-		assetType: "Video",
-		what: "log-normal, median 5 min, σ 0.5",
-		distribution: logNormal(300_000, 0.5),
-	},
-	{
-		name: "bimodal",
-		assetType: "Audio",
-		what: "60 % log-normal 20 s, 40 % log-normal 4 min, σ 0.3",
-		distribution: mixture([
-			[0.6, logNormal(20_000, 0.3)],
-			[0.4, logNormal(240_000, 0.3)],
-		]),
-	},
-	{
-		name: "heavy",
-		assetType: "Video",
-		what: "Pareto, from 20 s, α 1.5 (cut at 2 h)",
-		distribution: pareto(20_000, 1.5, 7_200_000),
-	},
+	scenario("quick", "Image", "log-normal, median 30 s, σ 0.5", {
+		kind: "lognormal",
+		medianMs: 30_000,
+		sigma: 0.5,
+	}),
+	scenario("slow", "Video", "log-normal, median 5 min, σ 0.5", {
+		kind: "lognormal",
+		medianMs: 300_000,
+		sigma: 0.5,
+	}),
+	scenario("bimodal", "Audio", "60 % log-normal 20 s, 40 % log-normal 4 min, σ 0.3", {
+		kind: "mixture",
+		parts: [
+			{ weight: 0.6, of: { kind: "lognormal", medianMs: 20_000, sigma: 0.3 } },
+			{ weight: 0.4, of: { kind: "lognormal", medianMs: 240_000, sigma: 0.3 } },
+		],
+	}),
+	scenario("heavy", "Video", "Pareto, from 20 s, α 1.5 (cut at 2 h)", {
+		kind: "pareto",
+		minMs: 20_000,
+		alpha: 1.5,
+		capMs: 7_200_000,
+	}),
 	{
 		name: "shift",
 		assetType: "Video",
