@@ -228,21 +228,31 @@ export function formatTable(rows: Summary[]): string {
 	return lines.join("\n");
 }
 
-/** Everything the bench and the docs print: settings, distributions, the table and the shift recovery. */
-export function simulationReport(options: Partial<SimOptions> = {}): string {
+export type SimulationRun = { options: SimOptions; rows: Summary[]; recovery: Recovery };
+
+/** Every scenario under every strategy, and the shift recovery: what the bench records. */
+export function runSimulation(options: Partial<SimOptions> = {}): SimulationRun {
 	const o = { ...DEFAULT_SIM, ...options };
+	return { options: o, rows: simulate(o), recovery: shiftRecovery(o) };
+}
+
+/** What the bench and the docs print: settings, distributions, the table and the shift recovery. */
+export function formatReport(run: SimulationRun): string {
+	const { options: o, recovery: rec } = run;
 	const s = o.settings;
-	const rec = shiftRecovery(o);
 	return [
 		`schedule simulator: ${o.assets} assets per distribution, seed ${o.seed}, a registration every ${sec(o.meanArrivalMs)} s on average (0–${sec(o.maxRegistrationLagMs)} s after CreateTime), model ${sec(o.modelDelayMs)} s old; POLL_INITIAL_MS=${s.initialMs} POLL_MAX_MS=${s.maxMs} POLL_BACKOFF=${s.backoff}, c=${o.checkCostMs} ms`,
 		...SCENARIOS.map((sc) => `- ${sc.name} (${sc.assetType}): ${sc.what}`),
 		"",
-		formatTable(simulate(o)),
+		formatTable(run.rows),
 		"",
 		rec.registrations === null
 			? "shift: adaptive never came within 20 % of a planner that knew the new distribution"
 			: `shift: adaptive costs (delay + c · calls, per 100 assets) within 20 % of a planner that knew the new distribution from registration ${rec.registrations} after the shift on, once its model had learned ${rec.learned} finished assets of the new kind`,
 	].join("\n");
 }
+
+export const simulationReport = (options: Partial<SimOptions> = {}): string =>
+	formatReport(runSimulation(options));
 
 if ((import.meta as { main?: boolean }).main) console.log(simulationReport());
