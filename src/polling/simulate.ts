@@ -68,36 +68,38 @@ export function makeAssets(scenario: Scenario, o: SimOptions): SimAsset[] {
 	return assets;
 }
 
-/** A min-heap of samples by the time they become visible to new registrations. */
+type Sample = { at: number; ms: number };
+
+/** A min-heap of finished assets' durations by the time they become visible to new registrations. */
 class Pending {
-	private items: { at: number; ms: number }[] = [];
+	private heap: Sample[] = [];
+	private at = (i: number) => (this.heap[i] as Sample).at;
+	private swap(i: number, j: number): void {
+		const h = this.heap;
+		[h[i], h[j]] = [h[j] as Sample, h[i] as Sample];
+	}
 	push(at: number, ms: number): void {
-		const a = this.items;
-		a.push({ at, ms });
-		for (let i = a.length - 1; i > 0; ) {
-			const p = (i - 1) >> 1;
-			if ((a[p] as { at: number }).at <= (a[i] as { at: number }).at) break;
-			[a[p], a[i]] = [a[i] as { at: number; ms: number }, a[p] as { at: number; ms: number }];
-			i = p;
+		this.heap.push({ at, ms });
+		for (let i = this.heap.length - 1; i > 0; ) {
+			const parent = (i - 1) >> 1;
+			if (this.at(parent) <= this.at(i)) break;
+			this.swap(parent, i);
+			i = parent;
 		}
 	}
-	/** Removes and returns every sample visible at `t`. */
+	/** Removes and returns every duration visible at `t`. */
 	takeUntil(t: number): number[] {
 		const out: number[] = [];
-		const a = this.items;
-		while (a.length > 0 && (a[0] as { at: number }).at <= t) {
-			out.push((a[0] as { ms: number }).ms);
-			const last = a.pop() as { at: number; ms: number };
-			if (a.length === 0) break;
-			a[0] = last;
+		while (this.heap.length > 0 && this.at(0) <= t) {
+			out.push((this.heap[0] as Sample).ms);
+			const last = this.heap.pop() as Sample;
+			if (this.heap.length === 0) break;
+			this.heap[0] = last;
 			for (let i = 0; ; ) {
-				const l = 2 * i + 1;
-				const r = l + 1;
 				let m = i;
-				if (l < a.length && (a[l] as { at: number }).at < (a[m] as { at: number }).at) m = l;
-				if (r < a.length && (a[r] as { at: number }).at < (a[m] as { at: number }).at) m = r;
+				for (const c of [2 * i + 1, 2 * i + 2]) if (c < this.heap.length && this.at(c) < this.at(m)) m = c;
 				if (m === i) break;
-				[a[m], a[i]] = [a[i] as { at: number; ms: number }, a[m] as { at: number; ms: number }];
+				this.swap(m, i);
 				i = m;
 			}
 		}
