@@ -83,17 +83,18 @@ describe("learning online", () => {
 		);
 		for (const r of [slower, faster]) {
 			expect(r.assetsAfterShift).toBe(1000);
-			// Half a window of new durations is enough; the bound is asserted at that.
+			// Within one window: by the time the model could have replaced every old duration,
+			// every plan is within 10 % of one made from a model that knew the new distribution.
 			expect(r.learned).not.toBeNull();
-			expect(r.learned as number).toBeLessThanOrEqual(MODEL_WINDOW / 2);
-			expect(r.registrations as number).toBeLessThanOrEqual(150);
+			expect(r.learned as number).toBeLessThanOrEqual(MODEL_WINDOW);
+			expect(r.registrations as number).toBeLessThanOrEqual(MODEL_WINDOW);
 		}
 	});
 
 	it("counts a planner that never learns as never recovered: the measure can fail", () => {
 		// A model that never sees a finished asset leaves adaptive on backoff for the whole run.
 		const stuck = shiftRecovery({ modelDelayMs: 1e15 });
-		expect(stuck.registrations === null || (stuck.registrations as number) > 150).toBe(true);
+		expect(stuck.registrations).toBeNull();
 	});
 });
 
