@@ -28,7 +28,7 @@ const StoredModelSchema = z.object({
 });
 export type TypeModel = { samples: number[] };
 
-/** What a planner needs of one type, small enough to cache in every isolate (~200 bytes as JSON). */
+/** What a planner needs of one type, small enough to cache in every isolate (~250 bytes as JSON). */
 export type TypeSnapshot = {
 	type: string;
 	samples: number;
