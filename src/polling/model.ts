@@ -51,21 +51,31 @@ export function modelKey(assetType: string | null | undefined): string {
 	return t === "" ? "unknown" : t;
 }
 
+/** Slack for whole-second upstream times and clock skew when checking the upstream's own duration. */
+const SKEW_MS = 5000;
+
 /**
  * How long a finished asset took to process: the upstream's UpdateTime at its terminal answer
- * minus its CreateTime; where those are missing or disagree, first check to terminal check.
- * Null when neither says anything (an asset already finished at its first check, without times).
+ * minus its CreateTime. Where those are missing, run backwards, or claim less than a check saw
+ * (an upstream that never moves UpdateTime would otherwise teach "0 ms" and stall the model), the
+ * middle of the last Processing check and the terminal one, from CreateTime; without CreateTime,
+ * first check → terminal check. Null when nothing says anything (finished at the first check, no times).
  */
 export function durationSample(a: {
 	createTime: string | null;
 	updateTime: string | null;
 	firstCheckAt: number | null;
 	terminalCheckAt: number;
+	/** the last check that still answered Processing, if any */
+	lastProcessingAt?: number | null;
 }): number | null {
+	const valid = (ms: number) => Number.isFinite(ms) && ms >= 0 && ms <= MAX_SAMPLE_MS;
 	const created = a.createTime === null ? Number.NaN : Date.parse(a.createTime);
 	const updated = a.updateTime === null ? Number.NaN : Date.parse(a.updateTime);
+	const seen = a.lastProcessingAt ?? null;
 	const upstream = updated - created;
-	if (Number.isFinite(upstream) && upstream >= 0 && upstream <= MAX_SAMPLE_MS) return Math.round(upstream);
+	if (valid(upstream) && (seen === null || upstream >= seen - created - SKEW_MS)) return Math.round(upstream);
+	if (seen !== null && valid(seen - created)) return Math.round((seen + a.terminalCheckAt) / 2 - created);
 	if (a.firstCheckAt === null) return null;
 	const observed = a.terminalCheckAt - a.firstCheckAt;
 	return observed > 0 && observed <= MAX_SAMPLE_MS ? Math.round(observed) : null;

@@ -45,6 +45,23 @@ describe("what a finished asset teaches", () => {
 		);
 	});
 
+	it("distrusts an upstream duration shorter than a check saw the asset still processing", () => {
+		const created = Date.parse("2026-11-28T17:00:00Z");
+		// UpdateTime never moved: the upstream says 0 ms, but a check 40 s in still saw Processing.
+		const stuck = {
+			createTime: "2026-11-28T17:00:00Z",
+			updateTime: "2026-11-28T17:00:00Z",
+			firstCheckAt: created + 1000,
+			lastProcessingAt: created + 40_000,
+			terminalCheckAt: created + 50_000,
+		};
+		expect(durationSample(stuck)).toBe(45_000);
+		// Whole-second times and a little clock skew are not taken for that.
+		expect(durationSample({ ...stuck, updateTime: "2026-11-28T17:00:37Z" })).toBe(37_000);
+		// An asset that was never seen Processing keeps the upstream's word.
+		expect(durationSample({ ...stuck, lastProcessingAt: null })).toBe(0);
+	});
+
 	it("is nothing for an asset that was already finished at its first check and has no times", () => {
 		expect(durationSample({ createTime: null, updateTime: null, firstCheckAt: 5, terminalCheckAt: 5 })).toBe(
 			null,
