@@ -2,6 +2,7 @@
 // local runtime (the bundled worker under miniflare/workerd, state persisted on disk) against the
 // Crun simulator and a callback receiver on loopback. A benchmark, not a test: it asserts nothing,
 // prints a table and writes bench/results.json. bench/README.md says what each figure means.
+// `npm run bench -- simulate` runs only the first section, the pure schedule simulator (a second).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -199,6 +200,27 @@ function throughput(result) {
 	};
 }
 
+// ---- the schedule simulator: pure TypeScript, no runtime, a second or so ----------------------
+
+/** The simulator's run and its printed report; an error instead where this Node cannot load it. */
+async function scheduleSimulation() {
+	try {
+		// Node ≥ 22.18 (or 23.6) strips the types of src/ itself; an older one cannot load it.
+		const sim = await import("../src/polling/simulate.ts");
+		const run = sim.runSimulation();
+		return { run, report: sim.formatReport(run) };
+	} catch (err) {
+		return { error: `not run: ${err?.message ?? err} (needs a Node that strips TypeScript types, ≥ 22.18)` };
+	}
+}
+
+log("schedule simulator (backoff, fixed and adaptive over five distributions)");
+const simulation = await scheduleSimulation();
+if (process.argv.slice(2).includes("simulate")) {
+	console.log(simulation.report ?? simulation.error);
+	process.exit(simulation.report ? 0 : 1);
+}
+
 // ---- the run -------------------------------------------------------------------------------
 
 // Local workerd gives every Durable Object its own SQLite file and fsyncs it; on a VM disk that
@@ -239,7 +261,12 @@ async function startBenchRuntime(vars) {
 	return handle;
 }
 
-const results = { date: new Date().toISOString(), machine: machine(), settings: {} };
+const results = {
+	date: new Date().toISOString(),
+	machine: machine(),
+	settings: {},
+	simulate: simulation.run ?? { error: simulation.error },
+};
 
 async function shutdown() {
 	for (const handle of [...live]) await handle.dispose();
@@ -612,6 +639,7 @@ const width = Math.max(...rows.map(([k]) => k.length));
 console.log(`| ${"figure".padEnd(width)} | value |`);
 console.log(`| ${"-".repeat(width)} | --- |`);
 for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);
+console.log(`\n${simulation.report ?? `schedule simulator: ${simulation.error}`}`);
 r.total_s = (Date.now() - t0) / 1000;
 // Tab-indented with short arrays of numbers on one line, as the repository's formatter writes JSON.
 const json = JSON.stringify(r, null, "\t").replace(

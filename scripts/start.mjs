@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCrunSim } from "../sim/crun.mjs";
+import { simOptionsFromEnv, startCrunSim } from "../sim/crun.mjs";
 import { startReceiver } from "../sim/receiver.mjs";
 import { QUIET_ENV, ROOT, randomWebhookSecret } from "../test/e2e/harness.mjs";
 
@@ -57,7 +57,18 @@ const crun = await startCrunSim({
 	host: HOST,
 	apiKey: crunKey,
 	defaultProcessingMs: PROCESSING_MS,
+	// CRUN_SIM_DISTRIBUTIONS / CRUN_SIM_RATE_LIMIT / CRUN_SIM_SEED (sim/README.md), when set.
+	...simOptionsFromEnv(),
 });
+const simConfig = crun.config();
+const simTypes = Object.keys(simConfig.distributions);
+const upstreamNote = [
+	simTypes.length === 0
+		? `assets turn Active ${PROCESSING_MS / 1000} s after their first check`
+		: `processing times drawn per type for ${simTypes.join(", ")} (CRUN_SIM_DISTRIBUTIONS)`,
+	'ids starting with "fail" turn Failed',
+	...(simConfig.rateLimit.perSecond > 0 ? [`429 above ${simConfig.rateLimit.perSecond} calls/s`] : []),
+].join("; ");
 const receiver = await startReceiver({
 	port: RECEIVER_PORT,
 	host: HOST,
@@ -197,7 +208,7 @@ const body = JSON.stringify({ asset_id: "demo-asset-1", callback_url: `${receive
 const curl = `curl -s -X POST ${base}/v1/watches -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '${body}'`;
 console.log(`
 ${bold("seedance-asset-watcher is running on")} ${base}  ${dim(`(/healthz: nothing missing; docs at ${base}/docs)`)}
-  upstream: Crun simulator on ${crun.url}  ${dim(`(assets turn Active ${PROCESSING_MS / 1000} s after their first check; ids starting with "fail" turn Failed)`)}
+  upstream: Crun simulator on ${crun.url}  ${dim(`(${upstreamNote})`)}
   callbacks: demo receiver on ${receiver.url}, verifying signatures with this run's webhook secret
   bearer token: ${TOKEN}${existsSync(join(ROOT, ".dev.vars")) ? dim("\n  (.dev.vars is not used here: npm run dev uses it against the real Crun)") : ""}
 

@@ -1,7 +1,9 @@
 // Crun upstream simulator: the Seedance asset-info and asset-upload endpoints over real HTTP, with a
-// per-asset script (processing time, outcome, time format) and a queue of faults answered before the
-// normal answers resume. Tests, the local demo and the benchmark point CRUN_API_BASE at it.
-// It owns only in-memory state: every asset, its fault queue, call counters and flip times.
+// per-asset script (processing time, outcome, time format), a queue of faults answered before the
+// normal answers resume, processing times drawn per AssetType from seeded distributions, and an
+// account-wide rate limit (429 above N calls in any 1 s window). Tests, the local demo and the
+// benchmark point CRUN_API_BASE at it. It owns only in-memory state: every asset, its fault queue,
+// call counters, flip times and the limiter's window.
 // Usable as a library (startCrunSim) and as a CLI (node sim/crun.mjs --port 8790).
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -63,6 +65,149 @@ function hashId(id) {
 		h = Math.imul(h, 0x01000193);
 	}
 	return h >>> 0;
+}
+
+// mulberry32 and Box–Muller, as in src/polling/distributions.ts (test/e2e/sim.test.ts compares the two).
+function prng(seed) {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+	};
+}
+
+const normal = (rand) => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+
+/** What issue 11 calls realistic: quick images, slow videos, bimodal audio. */
+export const REALISTIC = {
+	Image: { kind: "lognormal", medianMs: 30_000, sigma: 0.5 },
+	Video: { kind: "lognormal", medianMs: 300_000, sigma: 0.5 },
+	Audio: {
+		kind: "mixture",
+		parts: [
+			{ weight: 0.6, of: { kind: "lognormal", medianMs: 20_000, sigma: 0.3 } },
+			{ weight: 0.4, of: { kind: "lognormal", medianMs: 240_000, sigma: 0.3 } },
+		],
+	},
+};
+
+const positive = (v) => typeof v === "number" && Number.isFinite(v) && v > 0;
+const nonNegative = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+
+function normalizeDistribution(spec, where) {
+	if (spec === null || typeof spec !== "object" || Array.isArray(spec))
+		throw invalid(`${where}: a distribution is an object with a kind`);
+	const only = (...keys) => {
+		const extra = Object.keys(spec).filter((k) => k !== "kind" && !keys.includes(k));
+		if (extra.length > 0) throw invalid(`${where}: unknown fields ${extra.join(", ")}`);
+	};
+	switch (spec.kind) {
+		case "fixed":
+			only("ms");
+			if (!nonNegative(spec.ms)) throw invalid(`${where}: fixed needs ms >= 0`);
+			return { kind: "fixed", ms: spec.ms };
+		case "lognormal":
+			only("medianMs", "sigma");
+			if (!positive(spec.medianMs) || !nonNegative(spec.sigma))
+				throw invalid(`${where}: lognormal needs medianMs > 0 and sigma >= 0`);
+			return { kind: "lognormal", medianMs: spec.medianMs, sigma: spec.sigma };
+		case "pareto":
+			only("minMs", "alpha", "capMs");
+			if (
+				!positive(spec.minMs) ||
+				!positive(spec.alpha) ||
+				(spec.capMs !== undefined && !positive(spec.capMs))
+			)
+				throw invalid(`${where}: pareto needs minMs > 0, alpha > 0 and capMs > 0 if given`);
+			return { kind: "pareto", minMs: spec.minMs, alpha: spec.alpha, capMs: spec.capMs };
+		case "mixture":
+			only("parts");
+			if (!Array.isArray(spec.parts) || spec.parts.length === 0 || spec.parts.length > 16)
+				throw invalid(`${where}: mixture needs 1 to 16 parts`);
+			return {
+				kind: "mixture",
+				parts: spec.parts.map((p, i) => {
+					if (p === null || typeof p !== "object" || !positive(p.weight))
+						throw invalid(`${where}.parts[${i}]: each part is { weight > 0, of }`);
+					return { weight: p.weight, of: normalizeDistribution(p.of, `${where}.parts[${i}].of`) };
+				}),
+			};
+		case "shift":
+			only("before", "after", "afterAssets");
+			if (!Number.isInteger(spec.afterAssets) || spec.afterAssets < 0)
+				throw invalid(`${where}: shift needs afterAssets, a whole number >= 0`);
+			return {
+				kind: "shift",
+				before: normalizeDistribution(spec.before, `${where}.before`),
+				after: normalizeDistribution(spec.after, `${where}.after`),
+				afterAssets: spec.afterAssets,
+			};
+		default:
+			throw invalid(`${where}: kind is fixed, lognormal, pareto, mixture or shift`);
+	}
+}
+
+/** `{ Image?, Video?, Audio? }` → normalized; null for a type means "back to defaultProcessingMs". */
+function normalizeDistributions(map) {
+	if (map === "realistic") return structuredClone(REALISTIC);
+	if (map === null || typeof map !== "object" || Array.isArray(map))
+		throw invalid('distributions map Image, Video or Audio to a distribution (or are "realistic")');
+	const out = {};
+	for (const [type, spec] of Object.entries(map)) {
+		if (!ASSET_TYPES.includes(type)) throw invalid(`distributions: ${type} is not Image, Video or Audio`);
+		out[type] = spec === null ? null : normalizeDistribution(spec, type);
+	}
+	return out;
+}
+
+/** One draw in ms; `nth` counts earlier assets of the type (for a shift). */
+function draw(spec, rand, nth) {
+	switch (spec.kind) {
+		case "fixed":
+			return spec.ms;
+		case "lognormal":
+			return spec.medianMs * Math.exp(spec.sigma * normal(rand));
+		case "pareto":
+			return Math.min(spec.capMs ?? Number.POSITIVE_INFINITY, spec.minMs / (1 - rand()) ** (1 / spec.alpha));
+		case "mixture": {
+			let u = rand() * spec.parts.reduce((n, p) => n + p.weight, 0);
+			for (const p of spec.parts) {
+				if (u < p.weight) return draw(p.of, rand, nth);
+				u -= p.weight;
+			}
+			return draw(spec.parts.at(-1).of, rand, nth);
+		}
+		case "shift":
+			return draw(nth < spec.afterAssets ? spec.before : spec.after, rand, nth);
+	}
+}
+
+/** `N` or `{ perSecond, retryAfter }` → the limiter's settings; 0 or null turns it off. */
+function normalizeRateLimit(value) {
+	if (value === null || value === undefined || value === 0) return { perSecond: 0, retryAfter: true };
+	const v = typeof value === "number" ? { perSecond: value } : value;
+	if (v === null || typeof v !== "object" || Array.isArray(v))
+		throw invalid("rate limit is { perSecond, retryAfter? }");
+	const extra = Object.keys(v).filter((k) => k !== "perSecond" && k !== "retryAfter");
+	if (extra.length > 0) throw invalid(`unknown rate limit fields: ${extra.join(", ")}`);
+	if (!Number.isInteger(v.perSecond) || v.perSecond < 0)
+		throw invalid("perSecond is a whole number >= 0 (0: no limit)");
+	if (v.retryAfter !== undefined && typeof v.retryAfter !== "boolean")
+		throw invalid("retryAfter is true or false");
+	return { perSecond: v.perSecond, retryAfter: v.retryAfter ?? true };
+}
+
+/** Options from the environment, for the CLI and npm start: CRUN_SIM_DISTRIBUTIONS, _RATE_LIMIT, _SEED. */
+export function simOptionsFromEnv(env = process.env) {
+	const out = {};
+	const dist = env.CRUN_SIM_DISTRIBUTIONS?.trim();
+	if (dist) out.distributions = dist === "realistic" ? dist : JSON.parse(dist);
+	if (env.CRUN_SIM_RATE_LIMIT?.trim()) out.rateLimit = Number(env.CRUN_SIM_RATE_LIMIT);
+	if (env.CRUN_SIM_SEED?.trim()) out.seed = Number(env.CRUN_SIM_SEED);
+	return out;
 }
 
 function isStatusCode(n) {
@@ -204,6 +349,10 @@ export async function startCrunSim({
 	host = "127.0.0.1",
 	apiKey = "sim-key",
 	defaultProcessingMs = 3000,
+	distributions = {},
+	rateLimit = null,
+	seed = 1,
+	now = Date.now,
 } = {}) {
 	const assets = new Map();
 	const callsByAsset = new Map();
@@ -211,20 +360,42 @@ export async function startCrunSim({
 	const timers = new Set();
 	let callsTotal = 0;
 	let uploads = 0;
+	const initial = {
+		distributions: normalizeDistributions(distributions),
+		rateLimit: normalizeRateLimit(rateLimit),
+	};
+	let dists = structuredClone(initial.distributions);
+	let limit = { ...initial.rateLimit };
+	/** assets created so far per type: a shift's position */
+	const createdByType = new Map();
+	// The limiter's window: times of the calls answered in the last second; and of every call, for the peak.
+	let answered = [];
+	let recent = [];
+	let limited = 0;
+	let peakPerSecond = 0;
 
-	function createAsset(id, now) {
+	/** A new asset's processing time: its type's distribution (seeded by id) or the default. */
+	function processingFor(id, assetType) {
+		const nth = createdByType.get(assetType) ?? 0;
+		createdByType.set(assetType, nth + 1);
+		const spec = dists[assetType];
+		if (!spec) return defaultProcessingMs;
+		return Math.max(0, Math.round(draw(spec, prng(hashId(`${seed}:${id}`)), nth)));
+	}
+
+	function createAsset(id, at, type) {
 		const h = hashId(id);
-		const assetType = ASSET_TYPES[h % 3];
+		const assetType = type ?? ASSET_TYPES[h % 3];
 		const asset = {
 			id,
 			name: `${id}.${EXTENSIONS[assetType]}`,
 			assetType,
 			timeFormat: (h >>> 8) & 1 ? "unix" : "iso",
-			processingMs: defaultProcessingMs,
+			processingMs: processingFor(id, assetType),
 			outcome: id.toLowerCase().startsWith("fail") ? "Failed" : "Active",
 			errorMessage: DEFAULT_ERROR,
 			faults: [],
-			createdAt: now,
+			createdAt: at,
 			firstQueryAt: undefined,
 			flipped: undefined,
 			flippedAt: undefined,
@@ -235,15 +406,14 @@ export async function startCrunSim({
 
 	// The processing clock starts at the first asset-info query, so a script installed long before the
 	// watcher first polls still gives the watcher the Processing period it asked for.
-	function statusOf(asset, now) {
+	function statusOf(asset, at) {
 		if (asset.flipped !== undefined) return asset.flipped;
-		if (asset.firstQueryAt === undefined || now - asset.firstQueryAt < asset.processingMs)
-			return "Processing";
+		if (asset.firstQueryAt === undefined || at - asset.firstQueryAt < asset.processingMs) return "Processing";
 		return asset.outcome;
 	}
 
-	function assetEnvelope(asset, now, statusOverride) {
-		const status = statusOverride ?? statusOf(asset, now);
+	function assetEnvelope(asset, at, statusOverride) {
+		const status = statusOverride ?? statusOf(asset, at);
 		const terminal = status === "Active" || status === "Failed";
 		const updatedAt = terminal
 			? (asset.flippedAt ?? asset.firstQueryAt + asset.processingMs)
@@ -264,10 +434,10 @@ export async function startCrunSim({
 	}
 
 	function view(asset) {
-		const now = Date.now();
+		const t = now();
 		return {
 			id: asset.id,
-			status: statusOf(asset, now),
+			status: statusOf(asset, t),
 			name: asset.name,
 			assetType: asset.assetType,
 			timeFormat: asset.timeFormat,
@@ -285,18 +455,18 @@ export async function startCrunSim({
 	function script(id, s) {
 		if (typeof id !== "string" || id === "") throw invalid("asset id must be a non-empty string");
 		const normalized = normalizeScript(s ?? {});
-		const asset = assets.get(id) ?? createAsset(id, Date.now());
+		const asset = assets.get(id) ?? createAsset(id, now(), normalized.assetType);
 		Object.assign(asset, normalized);
 		return view(asset);
 	}
 
 	function flip(id, status) {
 		if (!STATUSES.includes(status)) throw invalid("status is Processing, Active or Failed");
-		const now = Date.now();
-		const asset = assets.get(id) ?? createAsset(id, now);
+		const t = now();
+		const asset = assets.get(id) ?? createAsset(id, t);
 		asset.flipped = status;
-		asset.flippedAt = now;
-		flips.set(id, now);
+		asset.flippedAt = t;
+		flips.set(id, t);
 		return view(asset);
 	}
 
@@ -305,15 +475,62 @@ export async function startCrunSim({
 			calls: { total: callsTotal, byAsset: Object.fromEntries(callsByAsset) },
 			uploads,
 			flips: Object.fromEntries(flips),
+			limited,
+			peakPerSecond,
 		};
 	}
 
+	function config() {
+		return { defaultProcessingMs, seed, distributions: structuredClone(dists), rateLimit: { ...limit } };
+	}
+
+	function setDistributions(map) {
+		const next = normalizeDistributions(map);
+		dists = map === "realistic" ? next : { ...dists, ...next };
+		for (const type of Object.keys(dists)) if (dists[type] === null) delete dists[type];
+		return config();
+	}
+
+	function setRateLimit(value) {
+		limit = normalizeRateLimit(value);
+		answered = [];
+		return config();
+	}
+
+	/** Every account call passes here; false means it was answered 429 (and nothing else happened). */
+	function admit(res) {
+		const t = now();
+		recent.push(t);
+		while (recent.length > 0 && recent[0] <= t - 1000) recent.shift();
+		peakPerSecond = Math.max(peakPerSecond, recent.length);
+		if (limit.perSecond === 0) return true;
+		while (answered.length > 0 && answered[0] <= t - 1000) answered.shift();
+		if (answered.length < limit.perSecond) {
+			answered.push(t);
+			return true;
+		}
+		limited++;
+		const headers = limit.retryAfter
+			? { "retry-after": String(Math.max(1, Math.ceil((answered[0] + 1000 - t) / 1000))) }
+			: undefined;
+		send(res, 429, errorEnvelope(429), headers);
+		return false;
+	}
+
+	/** Forget every asset, counter and flip, and go back to the distributions and limit of the start. */
 	function reset() {
 		assets.clear();
 		callsByAsset.clear();
 		flips.clear();
+		createdByType.clear();
 		callsTotal = 0;
 		uploads = 0;
+		limited = 0;
+		peakPerSecond = 0;
+		answered = [];
+		recent = [];
+		dists = structuredClone(initial.distributions);
+		limit = { ...initial.rateLimit };
 	}
 
 	function answerFault(req, res, asset, fault) {
@@ -336,7 +553,7 @@ export async function startCrunSim({
 				return;
 			case "truncated": {
 				// A complete HTTP message whose JSON body stops halfway: the client must not crash on it.
-				const full = JSON.stringify(assetEnvelope(asset, Date.now()));
+				const full = JSON.stringify(assetEnvelope(asset, now()));
 				send(res, fault.httpStatus, full.slice(0, full.length >> 1));
 				return;
 			}
@@ -344,12 +561,12 @@ export async function startCrunSim({
 				send(res, fault.httpStatus, { success: true, result: { id: asset.id, state: "ready", items: [] } });
 				return;
 			case "unknown_status":
-				send(res, 200, assetEnvelope(asset, Date.now(), fault.status));
+				send(res, 200, assetEnvelope(asset, now(), fault.status));
 				return;
 			case "slow": {
 				const timer = setTimeout(() => {
 					timers.delete(timer);
-					send(res, 200, assetEnvelope(asset, Date.now()));
+					send(res, 200, assetEnvelope(asset, now()));
 				}, fault.ms);
 				timers.add(timer);
 				return;
@@ -368,24 +585,26 @@ export async function startCrunSim({
 		const id = new URLSearchParams(query).get("asset_id") ?? "";
 		if (id !== "") callsByAsset.set(id, (callsByAsset.get(id) ?? 0) + 1);
 		if (req.headers["x-api-key"] !== apiKey) return send(res, 401, errorEnvelope(401));
+		if (!admit(res)) return;
 		if (req.method !== "GET") return send(res, 405, errorEnvelope(405));
 		if (id === "") return send(res, 422, errorEnvelope(422, "asset_id is required"));
-		const now = Date.now();
+		const t = now();
 		let asset = assets.get(id);
 		if (asset === undefined) {
 			const lower = id.toLowerCase();
 			if (lower.startsWith("missing")) return send(res, 404, errorEnvelope(404, "Asset not found"));
 			if (lower.startsWith("invalid")) return send(res, 422, errorEnvelope(422, "Invalid asset_id"));
-			asset = createAsset(id, now);
+			asset = createAsset(id, t);
 		}
-		if (asset.firstQueryAt === undefined) asset.firstQueryAt = now;
+		if (asset.firstQueryAt === undefined) asset.firstQueryAt = t;
 		if (asset.faults.length > 0) return answerFault(req, res, asset, asset.faults.shift());
-		send(res, 200, assetEnvelope(asset, now));
+		send(res, 200, assetEnvelope(asset, t));
 	}
 
 	async function assetUpload(req, res) {
 		uploads++;
 		if (req.headers["x-api-key"] !== apiKey) return send(res, 401, errorEnvelope(401));
+		if (!admit(res)) return;
 		if (req.method !== "POST") return send(res, 405, errorEnvelope(405));
 		let body;
 		try {
@@ -396,9 +615,8 @@ export async function startCrunSim({
 		const problem = uploadProblem(body);
 		if (problem) return send(res, 422, errorEnvelope(422, problem));
 		const id = `asset-${randomBytes(8).toString("hex")}`;
-		const asset = createAsset(id, Date.now());
+		const asset = createAsset(id, now(), body.asset_type);
 		asset.name = body.name;
-		asset.assetType = body.asset_type;
 		if (body.name.toLowerCase().startsWith("fail")) asset.outcome = "Failed";
 		send(res, 200, { code: 200, message: "success", data: { AssetId: id } });
 	}
@@ -407,6 +625,11 @@ export async function startCrunSim({
 		const parts = path.split("/").slice(2);
 		const method = req.method;
 		if (parts[0] === "stats" && parts.length === 1 && method === "GET") return send(res, 200, stats());
+		if (parts[0] === "config" && parts.length === 1 && method === "GET") return send(res, 200, config());
+		if (parts[0] === "distributions" && parts.length === 1 && method === "PUT")
+			return send(res, 200, setDistributions(await readJson(req)));
+		if (parts[0] === "rate-limit" && parts.length === 1 && method === "PUT")
+			return send(res, 200, setRateLimit(await readJson(req)));
 		if (parts[0] === "reset" && parts.length === 1 && method === "POST") {
 			reset();
 			return send(res, 200, { ok: true });
@@ -480,6 +703,9 @@ export async function startCrunSim({
 			return asset === undefined ? undefined : view(asset);
 		},
 		stats,
+		config,
+		setDistributions,
+		setRateLimit,
 		reset,
 		close() {
 			for (const timer of timers) clearTimeout(timer);
@@ -516,15 +742,30 @@ if (isMain(import.meta.url)) {
 			host: { type: "string", default: "127.0.0.1" },
 			"api-key": { type: "string", default: "sim-key" },
 			"processing-ms": { type: "string", default: "3000" },
+			distributions: { type: "string" },
+			"rate-limit": { type: "string" },
+			seed: { type: "string" },
 		},
+	});
+	const flags = simOptionsFromEnv({
+		CRUN_SIM_DISTRIBUTIONS: values.distributions ?? process.env.CRUN_SIM_DISTRIBUTIONS,
+		CRUN_SIM_RATE_LIMIT: values["rate-limit"] ?? process.env.CRUN_SIM_RATE_LIMIT,
+		CRUN_SIM_SEED: values.seed ?? process.env.CRUN_SIM_SEED,
 	});
 	const sim = await startCrunSim({
 		port: Number(values.port),
 		host: values.host,
 		apiKey: values["api-key"],
 		defaultProcessingMs: Number(values["processing-ms"]),
+		...flags,
 	});
-	console.log(`crun sim listening on ${sim.url} (default processing ${values["processing-ms"]} ms)`);
+	const { distributions, rateLimit } = sim.config();
+	const types = Object.keys(distributions);
+	console.log(
+		`crun sim listening on ${sim.url} (default processing ${values["processing-ms"]} ms` +
+			`${types.length > 0 ? `; distributions for ${types.join(", ")}` : ""}` +
+			`${rateLimit.perSecond > 0 ? `; rate limit ${rateLimit.perSecond}/s` : ""})`,
+	);
 	const stop = async () => {
 		await sim.close();
 		process.exit(0);

@@ -2,9 +2,9 @@
 // Intervals grow POLL_INITIAL_MS · POLL_BACKOFF^k up to POLL_MAX_MS with ±10 % jitter;
 // rate limits, maintenance and operator errors get their own waits; 404s and 422 end the watch.
 
-import { jitter, jitterUp } from "../core/jitter";
-import { MAX_RETRY_AFTER_MS } from "../core/retry-after";
-import { isTerminal } from "../core/states";
+import { jitter, jitterUp } from "../core/jitter.ts";
+import { MAX_RETRY_AFTER_MS } from "../core/retry-after.ts";
+import { isTerminal } from "../core/states.ts";
 import type { CheckOutcome } from "../crun/classify";
 
 export interface PollSettings {

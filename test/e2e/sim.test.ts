@@ -2,8 +2,16 @@
 // receiver. Driven over real HTTP with fetch, so a broken fake cannot make the service look right.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type CrunSim, type CrunSimStats, startCrunSim } from "../../sim/crun.mjs";
+import {
+	type CrunSim,
+	type CrunSimConfig,
+	type CrunSimStats,
+	REALISTIC,
+	simOptionsFromEnv,
+	startCrunSim,
+} from "../../sim/crun.mjs";
 import { type Receiver, startReceiver } from "../../sim/receiver.mjs";
+import { type DistributionSpec, fromSpec, prng, SCENARIOS } from "../../src/polling/distributions";
 
 const KEY = "sim-test-key";
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -226,7 +234,13 @@ describe("crun simulator", () => {
 		expect((await control("PUT", "/assets/ctl-2", { procesingMs: 1 })).status).toBe(400);
 		expect(() => sim.script("ctl-3", { faults: [{ kind: "slow" } as never] })).toThrow();
 		expect((await control("POST", "/reset")).status).toBe(200);
-		expect(sim.stats()).toEqual({ calls: { total: 0, byAsset: {} }, uploads: 0, flips: {} });
+		expect(sim.stats()).toEqual({
+			calls: { total: 0, byAsset: {} },
+			uploads: 0,
+			flips: {},
+			limited: 0,
+			peakPerSecond: 0,
+		});
 	});
 
 	it("uploads an asset that then follows the default script", async () => {
@@ -262,6 +276,206 @@ describe("crun simulator", () => {
 			401,
 		);
 		expect(sim.stats().uploads).toBe(4);
+	});
+});
+
+describe("crun simulator: processing-time distributions and the account rate limit", () => {
+	let sim: CrunSim;
+	let clock = 1_800_000_000_000;
+
+	beforeAll(async () => {
+		sim = await startCrunSim({ apiKey: KEY, defaultProcessingMs: PROCESSING_MS, now: () => clock });
+	});
+	afterAll(() => sim.close());
+	beforeEach(() => sim.reset());
+
+	const info = (id: string) =>
+		fetch(`${sim.url}/api/v1/client/job/asset-info?asset_id=${encodeURIComponent(id)}`, {
+			headers: { "x-api-key": KEY },
+		});
+	const control = (method: string, path: string, body?: unknown) =>
+		fetch(`${sim.url}/_sim${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+	const data = async (id: string) => ((await (await info(id)).json()) as Envelope).data ?? {};
+	const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+	const q = (xs: number[], p: number) => xs[Math.floor(p * (xs.length - 1))] as number;
+
+	it("keeps today's fixed processing time when no distribution is set", async () => {
+		expect(sim.config()).toMatchObject({ defaultProcessingMs: PROCESSING_MS, distributions: {} });
+		expect(sim.config().rateLimit.perSecond).toBe(0);
+		expect(sim.script("plain", { assetType: "Video" }).processingMs).toBe(PROCESSING_MS);
+	});
+
+	it("draws the processing time of a new asset from its type's distribution, as the schedule simulator does", async () => {
+		// The same specs the schedule simulator runs, given to the HTTP simulator over its control API.
+		const byType = { Image: "quick", Video: "slow", Audio: "bimodal" } as const;
+		const specs = Object.fromEntries(
+			Object.entries(byType).map(([type, name]) => [type, SCENARIOS.find((s) => s.name === name)?.spec]),
+		) as Record<keyof typeof byType, DistributionSpec>;
+		const put = await control("PUT", "/distributions", specs);
+		expect(put.status).toBe(200);
+		expect(((await put.json()) as CrunSimConfig).distributions).toEqual(specs);
+		// 10,000 draws a side (both seeded): sampling noise in p10/p50/p90 is then about 1 %.
+		for (const [type, spec] of Object.entries(specs)) {
+			const fromSim = sorted(
+				Array.from(
+					{ length: 10_000 },
+					(_, i) => sim.script(`${type}-${i}`, { assetType: type as "Image" }).processingMs,
+				),
+			);
+			const rand = prng(5);
+			const own = sorted(Array.from({ length: 10_000 }, () => fromSpec(spec)(rand, 0)));
+			for (const p of [0.1, 0.5, 0.9])
+				expect(q(fromSim, p) / q(own, p), `${type} p${p * 100}`).toBeCloseTo(1, 1);
+		}
+		// An asset first seen over HTTP gets its (hashed) type's distribution too.
+		await info("http-asset");
+		const seen = sim.asset("http-asset");
+		expect(seen?.processingMs).not.toBe(PROCESSING_MS);
+	});
+
+	it("draws from the seed and the asset id alone, so a run can be repeated", async () => {
+		const other = await startCrunSim({ apiKey: KEY, distributions: "realistic", seed: 1 });
+		const third = await startCrunSim({ apiKey: KEY, distributions: "realistic", seed: 2 });
+		try {
+			sim.setDistributions("realistic");
+			const ids = ["v-1", "v-2", "v-3"];
+			const a = ids.map((id) => sim.script(id, { assetType: "Video" }).processingMs);
+			// Created in another order, on another simulator with the same seed: the same times.
+			const b = [...ids].reverse().map((id) => other.script(id, { assetType: "Video" }).processingMs);
+			expect(b.reverse()).toEqual(a);
+			expect(ids.map((id) => third.script(id, { assetType: "Video" }).processingMs)).not.toEqual(a);
+		} finally {
+			await Promise.all([other.close(), third.close()]);
+		}
+	});
+
+	it("keeps an asset Processing for its drawn time from the first query; UpdateTime − CreateTime is that time", async () => {
+		sim.setDistributions({ Image: { kind: "lognormal", medianMs: 30_000, sigma: 0.5 } });
+		sim.script("img-1", { assetType: "Image", timeFormat: "iso" });
+		const drawn = sim.asset("img-1")?.processingMs as number;
+		expect((await data("img-1")).Status).toBe("Processing");
+		clock += drawn - 1;
+		expect((await data("img-1")).Status).toBe("Processing");
+		clock += 1;
+		const done = await data("img-1");
+		expect(done.Status).toBe("Active");
+		expect(Date.parse(done.UpdateTime as string) - Date.parse(done.CreateTime as string)).toBe(drawn);
+	});
+
+	it("shifts a type to another distribution after a number of its assets", async () => {
+		sim.setDistributions({
+			Audio: {
+				kind: "shift",
+				before: { kind: "fixed", ms: 1000 },
+				after: { kind: "fixed", ms: 9000 },
+				afterAssets: 3,
+			},
+		});
+		const times = Array.from(
+			{ length: 5 },
+			(_, i) => sim.script(`a-${i}`, { assetType: "Audio" }).processingMs,
+		);
+		expect(times).toEqual([1000, 1000, 1000, 9000, 9000]);
+	});
+
+	it("refuses distributions it cannot draw from, and changes nothing then", async () => {
+		sim.setDistributions({ Video: { kind: "fixed", ms: 5 } });
+		for (const bad of [
+			{ Video: { kind: "normal", meanMs: 5 } },
+			{ Video: { kind: "lognormal", medianMs: -1, sigma: 0.5 } },
+			{ Video: { kind: "lognormal", medianMs: 1, sigma: 0.5, extra: 1 } },
+			{ Video: { kind: "mixture", parts: [] } },
+			{ Video: { kind: "shift", before: { kind: "fixed", ms: 1 }, after: { kind: "fixed", ms: 2 } } },
+			{ Text: { kind: "fixed", ms: 1 } },
+			[1, 2],
+		]) {
+			const res = await control("PUT", "/distributions", bad);
+			expect(res.status, JSON.stringify(bad)).toBe(400);
+			expect(await res.json()).toEqual({ error: expect.any(String) });
+		}
+		expect(sim.config().distributions).toEqual({ Video: { kind: "fixed", ms: 5 } });
+		// null takes a type back to the default.
+		await control("PUT", "/distributions", { Video: null });
+		expect(sim.config().distributions).toEqual({});
+		expect(
+			((await (await control("PUT", "/distributions", "realistic")).json()) as CrunSimConfig).distributions,
+		).toEqual(REALISTIC);
+	});
+
+	it("answers 429 with Retry-After above N calls in any 1 s window, refused calls touching nothing", async () => {
+		sim.setRateLimit(3);
+		sim.script("faulted", { faults: [{ status: 500 }] });
+		const statuses = [];
+		for (let i = 0; i < 3; i++) statuses.push((await info(`rl-${i}`)).status);
+		expect(statuses).toEqual([200, 200, 200]);
+		const refused = await info("faulted");
+		expect(refused.status).toBe(429);
+		expect(refused.headers.get("retry-after")).toBe("1");
+		expect(await refused.json()).toEqual({ code: 429, message: "Rate Limited", data: null });
+		// The refused call neither started the asset's clock nor used up its fault.
+		expect(sim.asset("faulted")).toMatchObject({ firstQueryAt: null, pendingFaults: 1 });
+		clock += 999;
+		expect((await info("rl-0")).status).toBe(429);
+		clock += 1;
+		expect((await info("faulted")).status).toBe(500);
+		expect(sim.stats()).toMatchObject({ limited: 2, peakPerSecond: 5 });
+		expect(sim.stats().calls.total).toBe(6);
+	});
+
+	it("is tightened, loosened and turned off at run time through the control API", async () => {
+		const tight = await control("PUT", "/rate-limit", { perSecond: 1, retryAfter: false });
+		expect(tight.status).toBe(200);
+		expect(((await tight.json()) as CrunSimConfig).rateLimit).toEqual({ perSecond: 1, retryAfter: false });
+		expect((await info("t-1")).status).toBe(200);
+		const refused = await info("t-1");
+		expect(refused.status).toBe(429);
+		expect(refused.headers.get("retry-after")).toBeNull();
+		// Uploads are account calls too.
+		const upload = await fetch(`${sim.url}/api/v1/client/job/asset-upload`, {
+			method: "POST",
+			headers: { "x-api-key": KEY },
+			body: JSON.stringify({ name: "x.png", asset_type: "Image", asset_url: "https://cdn.example/x.png" }),
+		});
+		expect(upload.status).toBe(429);
+		await control("PUT", "/rate-limit", { perSecond: 0 });
+		for (let i = 0; i < 10; i++) expect((await info("t-1")).status).toBe(200);
+		for (const bad of [
+			{ perSecond: -1 },
+			{ perSecond: 1.5 },
+			{ perSecond: 2, retryAfter: "yes" },
+			{ rps: 3 },
+		]) {
+			expect((await control("PUT", "/rate-limit", bad)).status, JSON.stringify(bad)).toBe(400);
+		}
+		expect(sim.config().rateLimit).toEqual({ perSecond: 0, retryAfter: true });
+	});
+
+	it("goes back to its starting distributions and limit on reset, and reads them from the environment", async () => {
+		const started = await startCrunSim({
+			apiKey: KEY,
+			...simOptionsFromEnv({
+				CRUN_SIM_RATE_LIMIT: "30",
+				CRUN_SIM_DISTRIBUTIONS: "realistic",
+				CRUN_SIM_SEED: "4",
+			}),
+		});
+		try {
+			expect(started.config()).toMatchObject({
+				seed: 4,
+				rateLimit: { perSecond: 30 },
+				distributions: REALISTIC,
+			});
+			started.setRateLimit(2);
+			started.setDistributions({ Image: null });
+			started.reset();
+			expect(started.config()).toMatchObject({ rateLimit: { perSecond: 30 }, distributions: REALISTIC });
+		} finally {
+			await started.close();
+		}
+		expect(
+			simOptionsFromEnv({ CRUN_SIM_DISTRIBUTIONS: '{"Video":{"kind":"fixed","ms":5}}' }).distributions,
+		).toEqual({ Video: { kind: "fixed", ms: 5 } });
+		expect(simOptionsFromEnv({})).toEqual({});
 	});
 });
 
