@@ -7,7 +7,6 @@
 
 import { clock } from "../core/clock";
 import type { Config } from "../core/config";
-import type { WatchState } from "../core/states";
 import { type AttemptResult, planNextAttempt } from "../delivery/retry-policy";
 import { sendCallback } from "../delivery/send";
 import type { AttemptRow, DeliveryRow, WatchRow } from "./rows";

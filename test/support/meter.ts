@@ -108,7 +108,8 @@ export class Meter {
 		this.settle();
 		const out = {} as Record<ObjectClass, ClassCost>;
 		for (const t of this.tallies.values()) {
-			const c = (out[t.cls] ??= { rowsWritten: 0, rowsRead: 0, alarmWrites: 0, statements: 0 });
+			out[t.cls] ??= { rowsWritten: 0, rowsRead: 0, alarmWrites: 0, statements: 0 };
+			const c = out[t.cls];
 			c.rowsWritten += t.rowsWritten;
 			c.rowsRead += t.rowsRead;
 			c.alarmWrites += t.alarmWrites;
