@@ -8,6 +8,8 @@ import { requestId } from "hono/request-id";
 import { version } from "../package.json";
 import type { AppEnv } from "./app-env";
 import { requireToken } from "./auth";
+import { dashboard } from "./dashboard";
+import { registerDashboard } from "./dashboard/openapi";
 import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from "./errors";
 import { limitBodySize } from "./limits/body-size";
 import { limitRequestRate } from "./limits/request-rate";
@@ -54,7 +56,9 @@ app.route("/v1/assets", assets);
 app.route("/v1/watches", watchList);
 app.route("/v1/stats", stats);
 app.route("/", docs);
+app.route("/dashboard", dashboard);
 registerWebhooks(app.openAPIRegistry);
+registerDashboard(app.openAPIRegistry);
 // After every route is mounted: the document marks the routes outside /v1 as needing no token.
 markPublicRoutes(app.openAPIRegistry);
 
