@@ -10,6 +10,9 @@ import { limitRequestRate } from "../limits/request-rate";
 import { ListQuery, watchPage } from "../routes/watch-list";
 import { cancelWatch, readWatch, redeliverWatch } from "../routes/watches";
 import { validationError } from "../validation";
+import { assetWatcher } from "../watcher/asset-watcher";
+import type { WatchView } from "../watcher/model";
+import { unwrap } from "../watcher/result";
 import {
 	BASE,
 	clearSessionCookie,
@@ -23,7 +26,15 @@ import {
 	setSessionCookie,
 } from "./guards";
 import { render, STYLESHEET_PATH } from "./layout";
-import { ErrorPage, isNotice, OverviewPage, SignInPage, WatchDetailPage, WatchListPage } from "./pages";
+import {
+	type AssetPanel,
+	ErrorPage,
+	isNotice,
+	OverviewPage,
+	SignInPage,
+	WatchDetailPage,
+	WatchListPage,
+} from "./pages";
 import { OVERVIEW_PANELS, panelContext } from "./panels";
 import { SESSION_TTL_S, startSession } from "./session";
 import { STYLESHEET, STYLESHEET_HASH } from "./style";
@@ -99,14 +110,33 @@ dashboard.get("/watches", async (c) => {
 	);
 });
 
+/**
+ * The watch's asset as `GET /v1/assets/:id` shows it, through the same RPC. Only while the watch is
+ * not cancelled: the asset is then watched, so the answer comes from its object with no upstream call.
+ */
+async function assetOf(env: Env, watch: WatchView): Promise<AssetPanel> {
+	if (watch.state === "cancelled") return { kind: "hidden" };
+	try {
+		const answer = await unwrap(assetWatcher(env, watch.asset_id).lookup(watch.asset_id, false));
+		return answer.found
+			? { kind: "view", view: answer.view }
+			: { kind: "error", message: "the asset is gone" };
+	} catch (err) {
+		if (!(err instanceof HttpError)) throw err;
+		return { kind: "error", message: err.message };
+	}
+}
+
 dashboard.get("/watches/:id", async (c) => {
 	const watch = await readWatch(c.env, c.get("owner"), c.req.param("id"));
+	const asset = await assetOf(c.env, watch);
 	const done = c.req.query("done");
 	return render(
 		c,
 		<WatchDetailPage
 			session={c.get("session")}
 			watch={watch}
+			asset={asset}
 			notice={isNotice(done) ? done : undefined}
 			now={clock.now()}
 		/>,

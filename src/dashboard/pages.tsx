@@ -4,7 +4,7 @@
 
 import type { Child, FC } from "hono/jsx";
 import type { watchPage } from "../routes/watch-list";
-import { isLive, WATCH_STATES, type WatchView } from "../watcher/model";
+import { type AssetView, isLive, WATCH_STATES, type WatchView } from "../watcher/model";
 import { BASE, SIGN_IN_PATH } from "./guards";
 import { Badge, Layout, PostForm, Time } from "./layout";
 import type { Session } from "./session";
@@ -151,12 +151,54 @@ const NOTICES = {
 export type Notice = keyof typeof NOTICES;
 export const isNotice = (s: unknown): s is Notice => typeof s === "string" && Object.hasOwn(NOTICES, s);
 
-export const WatchDetailPage: FC<{ session: Session; watch: WatchView; notice?: Notice; now: number }> = ({
-	session,
-	watch: w,
-	notice,
-	now,
-}) => {
+export type AssetPanel =
+	| { kind: "view"; view: AssetView }
+	| { kind: "error"; message: string }
+	/** a cancelled watch: its asset may be unwatched, and looking it up would cost an upstream call */
+	| { kind: "hidden" };
+
+const AssetSection: FC<{ asset: AssetPanel; now: number }> = ({ asset, now }) => {
+	if (asset.kind === "hidden") return null;
+	return (
+		<section class="card">
+			<h2>Asset</h2>
+			{asset.kind === "error" ? (
+				<p class="muted">{`Unavailable just now: ${asset.message}`}</p>
+			) : (
+				<dl class="fields">
+					<dt>upstream status</dt>
+					<dd>
+						<Badge value={asset.view.status} />
+					</dd>
+					<dt>name</dt>
+					<dd>{asset.view.name ?? <span class="muted">—</span>}</dd>
+					<dt>type</dt>
+					<dd>{asset.view.asset_type ?? <span class="muted">—</span>}</dd>
+					<dt>checks</dt>
+					<dd>{asset.view.checks}</dd>
+					<dt>last check</dt>
+					<dd>
+						<Time iso={asset.view.checked_at} now={now} />
+					</dd>
+					<dt>next check</dt>
+					<dd>
+						<Time iso={asset.view.next_check_at} now={now} />
+					</dd>
+					<dt>last upstream error</dt>
+					<dd>{asset.view.last_error ?? <span class="muted">—</span>}</dd>
+				</dl>
+			)}
+		</section>
+	);
+};
+
+export const WatchDetailPage: FC<{
+	session: Session;
+	watch: WatchView;
+	asset: AssetPanel;
+	notice?: Notice;
+	now: number;
+}> = ({ session, watch: w, asset, notice, now }) => {
 	const d = w.delivery;
 	const action = (verb: string) => `${BASE}/watches/${encodeURIComponent(w.id)}/${verb}`;
 	const canRedeliver = d !== null && w.state !== "cancelled" && w.state !== "skipped";
@@ -207,6 +249,7 @@ export const WatchDetailPage: FC<{ session: Session; watch: WatchView; notice?: 
 					</dd>
 				</dl>
 			</section>
+			<AssetSection asset={asset} now={now} />
 			<section class="card">
 				<h2>Metadata</h2>
 				<pre>{JSON.stringify(w.metadata, null, 2)}</pre>

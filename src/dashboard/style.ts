@@ -22,7 +22,10 @@ header.top nav a[aria-current="page"] { text-decoration: underline; text-underli
 header.top .who { color: var(--muted); font-size: 13px; display: flex; gap: 10px; align-items: center; }
 main { max-width: 1100px; margin: 0 auto; padding: 20px; }
 h1 { font-size: 22px; margin: 4px 0 16px; overflow-wrap: anywhere; }
+h1.mono { font-size: 17px; }
 h2 { font-size: 16px; margin: 0 0 10px; }
+dl + h2 { margin-top: 18px; }
+time { white-space: nowrap; }
 .grid { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin-bottom: 16px; }
 .grid .card { margin-bottom: 0; }

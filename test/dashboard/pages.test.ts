@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/ids";
 import { call, json, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
-import { stepUntil } from "../support/steps";
+import { step, stepUntil } from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -454,14 +454,21 @@ describe("user data is text", () => {
 	it("metadata, asset ids and URLs with markup are escaped, and the metadata is pretty-printed JSON", async () => {
 		const hostile = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">';
 		const asset = unique("x");
+		// The upstream's own words, markup included, end up in the asset's last error.
+		world.fakes.script(asset, {
+			http: 500,
+			body: JSON.stringify({ code: 500, message: "<img src=x onerror=alert('upstream')>", data: null }),
+		});
 		const w = await register(TOKEN_A, asset, {
 			metadata: { note: hostile, "</pre><b>": "\"'&" },
 			callback_url: `https://receiver.example/${asset}?q=<b>"x"</b>`,
 		});
+		await step(world.vclock, asset);
 		const page = await (await signedIn()).page(`/dashboard/watches/${w.id}`);
 		expect(page).not.toMatch(/<script|<img|<b>/i);
 		expect(page).toContain("&lt;script&gt;window.pwned=1&lt;/script&gt;");
 		expect(text(page)).toContain(`"note": ${JSON.stringify(hostile)}`);
+		expect(text(page)).toContain("<img src=x onerror=alert('upstream')>");
 	});
 
 	it("/healthz names an invalid DASHBOARD_SESSION_SECRET, and the dashboard says it is not configured", async () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import { csrfMatches, readSession, SESSION_TTL_S, startSession } from "../../src/dashboard/session";
 import { hashToken } from "../../src/ids";
+import { secretValues } from "../../src/limits/secret-egress";
 import { TEST_SECRETS } from "../support/secrets";
 
 const NOW = Date.UTC(2026, 10, 28, 12);
@@ -89,6 +90,8 @@ describe("dashboard session", () => {
 		expect(await readSession(a, s.cookie, NOW)).not.toBeNull();
 		expect(await readSession(b, s.cookie, NOW)).toBeNull();
 		expect(await readSession(configWith(), s.cookie, NOW)).toBeNull();
+		// Like every secret, it is withheld from any response that would carry it.
+		expect(secretValues(a)).toContain("a".repeat(40));
 	});
 
 	it("gives each session its own CSRF token, which only that session accepts", async () => {
