@@ -1,7 +1,7 @@
 // GET /dashboard: the operator's pages, server-rendered, behind the same tokens as /v1 (signed in
-// once with a token, then a session cookie). Each route is thin: it calls the function the matching
-// API route calls (statsFor, watchPage, readWatch, redeliverWatch, cancelWatch) and renders the
-// answer. Guards (guards.ts) and the session (session.ts) hold the security; pages.tsx the views.
+// once with a token, then a session cookie). Each route is thin: it calls what the matching API
+// route calls (statsFor, watchPage, readWatch, redeliverWatch, cancelWatch, the asset's lookup RPC)
+// and renders the answer. guards.ts and session.ts hold the security; pages.tsx the views.
 
 import { Hono } from "hono";
 import { clock } from "../clock";
@@ -25,7 +25,7 @@ import {
 	sessionConfig,
 	setSessionCookie,
 } from "./guards";
-import { render, STYLESHEET_PATH } from "./layout";
+import { render } from "./layout";
 import {
 	type AssetPanel,
 	ErrorPage,
@@ -157,7 +157,8 @@ dashboard.post("/watches/:id/cancel", async (c) => {
 	return c.redirect(backToWatch(id, "cancelled"), 303);
 });
 
-dashboard.all("/*", () => {
+dashboard.all("/*", (c) => {
+	if (c.req.path === `${BASE}/`) return c.redirect(BASE, 308);
 	throw new HttpError(404, "not_found", "no such page");
 });
 
@@ -181,17 +182,18 @@ dashboard.onError((err, c) => {
 		);
 	}
 	const status = statusOf(err);
-	if (status === 403)
+	if (status !== null && status >= 400 && status < 500) {
+		// The csrf middleware's refusal is the one expected here; any other is the request's fault too.
+		const message =
+			status === 403
+				? "This form was not sent from this site's own page, so nothing was changed."
+				: "This request could not be handled, so nothing was changed.";
 		return render(
 			c,
-			<ErrorPage
-				status={403}
-				message="This form was not sent from this site's own page, so nothing was changed."
-				requestId={requestId}
-				session={session}
-			/>,
-			403,
+			<ErrorPage status={status} message={message} requestId={requestId} session={session} />,
+			status as 400,
 		);
+	}
 	console.error(
 		JSON.stringify({
 			msg: "unhandled dashboard error",
@@ -210,5 +212,3 @@ dashboard.onError((err, c) => {
 		500,
 	);
 });
-
-export { STYLESHEET_PATH };

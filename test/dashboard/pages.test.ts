@@ -352,6 +352,12 @@ describe("what a token sees", () => {
 			expect(res.headers.get("content-type")).toMatch(/^text\/html/);
 		}
 		expect((await b.send("/dashboard/watches/not-a-watch-id")).status).toBe(404);
+		const unknown = await b.send("/dashboard/nothing-here");
+		expect(unknown.status).toBe(404);
+		expect(unknown.headers.get("content-type")).toMatch(/^text\/html/);
+		const slash = await b.send("/dashboard/");
+		expect(slash.status).toBe(308);
+		expect(slash.headers.get("location")).toBe("/dashboard");
 	});
 });
 
