@@ -28,7 +28,7 @@ export default defineConfig({
 				test: {
 					name: "worker",
 					include: ["test/**/*.test.ts"],
-					exclude: ["test/e2e/**"],
+					exclude: ["test/e2e/**", "test/browser/**"],
 					deps: {
 						optimizer: {
 							ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] },
