@@ -28,7 +28,7 @@ export default defineConfig({
 				test: {
 					name: "worker",
 					include: ["test/**/*.test.ts"],
-					exclude: ["test/e2e/**", "test/browser/**"],
+					exclude: ["test/e2e/**", "test/node/**", "test/browser/**"],
 					deps: {
 						optimizer: {
 							ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] },
@@ -39,7 +39,7 @@ export default defineConfig({
 			{
 				test: {
 					name: "e2e",
-					include: ["test/e2e/**/*.test.ts"],
+					include: ["test/e2e/**/*.test.ts", "test/node/**/*.test.ts"],
 					environment: "node",
 					testTimeout: 120_000,
 					hookTimeout: 120_000,

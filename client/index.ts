@@ -5,17 +5,16 @@
 
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import type { z } from "zod";
-import type { WatchSummarySchema } from "../src/routes/watch-list";
-import type { BatchResult as BatchResultSchema } from "../src/routes/watches";
+import type { ErrorSchema } from "../src/api/errors";
+import type { RegisterBody, UploadBody } from "../src/api/requests";
 import type {
 	AssetStatusSchema,
+	BatchResult as BatchResultSchema,
 	CallbackEventSchema,
-	ErrorSchema,
-	RegisterBody,
-	UploadBody,
 	UploadResultSchema,
 	WatchSchema,
-} from "../src/schemas";
+	WatchSummarySchema,
+} from "../src/api/resources";
 
 /** What `register` and `registerMany` take: the body of `POST /v1/watches`. */
 export type RegisterWatchInput = z.input<typeof RegisterBody>;

@@ -6,21 +6,22 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { version } from "../package.json";
-import type { AppEnv } from "./app-env";
-import { requireToken } from "./auth";
+import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from "./core/errors";
+import { errorText, logEvent } from "./core/log";
 import { dashboard } from "./dashboard";
 import { registerDashboard } from "./dashboard/openapi";
-import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from "./errors";
-import { limitBodySize } from "./limits/body-size";
-import { limitRequestRate } from "./limits/request-rate";
-import { withholdSecrets } from "./limits/secret-egress";
+import type { AppEnv } from "./http/app-env";
+import { requireToken } from "./http/auth";
+import { limitBodySize } from "./http/body-size";
+import { limitRequestRate } from "./http/request-rate";
+import { withholdSecrets } from "./http/secret-egress";
+import { validationError } from "./http/validation";
 import { assets } from "./routes/assets";
 import { docs, markPublicRoutes, OPENAPI_PATH, registerWebhooks } from "./routes/docs";
 import { health } from "./routes/health";
 import { stats } from "./routes/stats";
 import { watchList } from "./routes/watch-list";
 import { watches } from "./routes/watches";
-import { validationError } from "./validation";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -92,7 +93,7 @@ app.onError((err, c) => {
 	if (err instanceof HttpError) return err.toResponse(rid);
 	const http = asHttpException(err);
 	if (http) {
-		// bearerAuth's answers are built by src/auth.ts in the envelope already.
+		// bearerAuth's answers are built by src/http/auth.ts in the envelope already.
 		if (http.status === 401) return http.getResponse();
 		if (http.status === 400) return new ValidationError(`invalid request: ${http.message}`).toResponse(rid);
 		if (http.status === 404) return new NotFoundError("not_found", http.message).toResponse(rid);
@@ -100,13 +101,7 @@ app.onError((err, c) => {
 	}
 	if (err instanceof SyntaxError)
 		return new ValidationError("request body is not valid JSON").toResponse(rid);
-	console.error(
-		JSON.stringify({
-			msg: "unhandled error",
-			request_id: rid,
-			error: err instanceof Error ? err.message : String(err),
-		}),
-	);
+	logEvent("error", "unhandled error", { request_id: rid, error: errorText(err) });
 	return new HttpError(
 		500,
 		"internal_error",

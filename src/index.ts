@@ -4,7 +4,7 @@ import { app } from "./app";
 import { sweep } from "./sweep/sweep";
 
 export { TokenQuota } from "./limits/token-quota";
-export { WatchIndex } from "./sweep/watch-index";
+export { WatchIndex } from "./watch-index/watch-index";
 export { AssetWatcher } from "./watcher/asset-watcher";
 
 export default {

@@ -3,9 +3,7 @@
 // under HTTP 200, or both; bodies may be HTML or truncated. Nothing here throws: every input
 // maps to a `CheckOutcome` the poll loop knows how to schedule.
 
-import { parseRetryAfter } from "../retry-after";
-
-export type AssetStatus = "Processing" | "Active" | "Failed";
+import { parseRetryAfter } from "../core/retry-after";
 
 export interface UpstreamAsset {
 	/** the upstream's Status string; anything but Active/Failed is non-terminal */
@@ -29,10 +27,6 @@ export type CheckOutcome =
 	| { kind: "operator"; error: string; code: 401 | 402 }
 	| { kind: "not_found"; error: string }
 	| { kind: "invalid"; error: string };
-
-export function isTerminal(status: string | null | undefined): status is "Active" | "Failed" {
-	return status === "Active" || status === "Failed";
-}
 
 /** Accepts ISO-8601 strings and Unix seconds (number or numeric string); returns ISO or null. */
 export function normalizeTime(value: unknown): string | null {
@@ -79,7 +73,7 @@ function errorFor(code: number, message: string | null, retryAfterMs: number | n
 }
 
 /** The upstream's `{ code, message, data }` envelope, or null when the body is not a JSON object. */
-export function readEnvelope(body: string): {
+function readEnvelope(body: string): {
 	envelope: Record<string, unknown> | null;
 	bodyCode: number | null;
 } {
@@ -96,25 +90,39 @@ export function readEnvelope(body: string): {
 	return { envelope, bodyCode: typeof envelope?.code === "number" ? envelope.code : null };
 }
 
+/**
+ * What every upstream answer says before its own meaning: its envelope, the error it carries (or
+ * null) and its Retry-After. An error in either place is an error; when both say error the body's
+ * code is the more specific one (the HTTP status is often a generic 500 or 200 from a proxy).
+ */
+export function readAnswer(
+	httpStatus: number,
+	headers: Headers,
+	body: string,
+	now: number,
+): { envelope: Record<string, unknown> | null; errorCode: number | null; retryAfterMs: number | null } {
+	const { envelope, bodyCode } = readEnvelope(body);
+	const bodyError = bodyCode !== null && bodyCode !== 200 ? bodyCode : null;
+	const httpError = httpStatus < 200 || httpStatus > 299 ? httpStatus : null;
+	return {
+		envelope,
+		errorCode: httpError !== null ? (bodyError ?? httpError) : bodyError,
+		retryAfterMs: parseRetryAfter(headers.get("retry-after"), now),
+	};
+}
+
 export function classifyAnswer(
 	httpStatus: number,
 	headers: Headers,
 	body: string,
 	now: number,
 ): CheckOutcome {
-	const retryAfterMs = parseRetryAfter(headers.get("retry-after"), now);
-	const { envelope, bodyCode } = readEnvelope(body);
+	const { envelope, errorCode, retryAfterMs } = readAnswer(httpStatus, headers, body, now);
 	const message = str(envelope?.message);
-
-	// An error in either place is an error. When both are errors the body's code is the more
-	// specific one (the HTTP status is often a generic 500 or 200 from a proxy).
-	if (httpStatus < 200 || httpStatus > 299) {
-		const code = bodyCode !== null && bodyCode !== 200 ? bodyCode : httpStatus;
-		return errorFor(code, message ?? (envelope ? null : body ? excerpt(body) : null), retryAfterMs);
-	}
+	if (errorCode !== null)
+		return errorFor(errorCode, message ?? (envelope || !body ? null : excerpt(body)), retryAfterMs);
 	if (!envelope)
 		return { kind: "transient", error: `unreadable upstream body: ${excerpt(body) || "(empty)"}` };
-	if (bodyCode !== null && bodyCode !== 200) return errorFor(bodyCode, message, retryAfterMs);
 
 	const data = envelope.data;
 	if (data === null || typeof data !== "object" || Array.isArray(data))

@@ -3,8 +3,10 @@
 // timeout. It holds no Workers state, so the Durable Object and the routes share it; network
 // failures and timeouts come back as outcomes, never as exceptions.
 
-import { clock } from "../clock";
-import { readAtMost } from "../streams";
+import { clock } from "../core/clock";
+import type { Config } from "../core/config";
+import { errorText } from "../core/log";
+import { readAtMost } from "../core/streams";
 import { type CheckOutcome, classifyAnswer } from "./classify";
 import { classifyUpload, type UploadOutcome } from "./upload-answer";
 
@@ -18,12 +20,30 @@ export interface CrunSettings {
 	timeoutMs: number;
 }
 
+/** The upstream settings from the configuration, or null while CRUN_API_KEY is missing. */
+export function crunSettings(config: Config): CrunSettings | null {
+	if (!config.CRUN_API_KEY) return null;
+	return {
+		apiBase: config.CRUN_API_BASE,
+		apiKey: config.CRUN_API_KEY,
+		timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+	};
+}
+
 /**
  * An upstream that echoes our key (in an error message, say) must not get it stored in
  * `last_error`, sent in a callback or shown by the API: it is cut out before anything reads it.
  */
 export function withoutKey(text: string, apiKey: string): string {
 	return apiKey.length >= 4 && text.includes(apiKey) ? text.split(apiKey).join("[redacted]") : text;
+}
+
+/** Why a fetch threw: its timeout, or the network (with the key cut out of the message). */
+function fetchFailure(err: unknown, settings: CrunSettings): { timedOut: boolean; error: string } {
+	const name = err instanceof Error ? err.name : "";
+	if (name === "TimeoutError" || name === "AbortError")
+		return { timedOut: true, error: `upstream timed out after ${settings.timeoutMs} ms` };
+	return { timedOut: false, error: `upstream unreachable: ${withoutKey(errorText(err), settings.apiKey)}` };
 }
 
 async function readCapped(res: Response): Promise<string> {
@@ -41,13 +61,7 @@ export async function checkAsset(settings: CrunSettings, assetId: string): Promi
 		const body = await readCapped(res);
 		return classifyAnswer(res.status, res.headers, withoutKey(body, settings.apiKey), clock.now());
 	} catch (err) {
-		const name = err instanceof Error ? err.name : "";
-		if (name === "TimeoutError" || name === "AbortError")
-			return { kind: "transient", error: `upstream timed out after ${settings.timeoutMs} ms` };
-		return {
-			kind: "transient",
-			error: `upstream unreachable: ${withoutKey(err instanceof Error ? err.message : String(err), settings.apiKey)}`,
-		};
+		return { kind: "transient", error: fetchFailure(err, settings).error };
 	}
 }
 
@@ -76,15 +90,7 @@ export async function uploadAsset(settings: CrunSettings, upload: UploadRequest)
 		const body = await readCapped(res);
 		return classifyUpload(res.status, res.headers, withoutKey(body, settings.apiKey), clock.now());
 	} catch (err) {
-		const name = err instanceof Error ? err.name : "";
-		if (name === "TimeoutError" || name === "AbortError")
-			return {
-				kind: "failed",
-				message: `upstream timed out after ${settings.timeoutMs} ms; the asset may have been created`,
-			};
-		return {
-			kind: "failed",
-			message: `upstream unreachable: ${withoutKey(err instanceof Error ? err.message : String(err), settings.apiKey)}`,
-		};
+		const { timedOut, error } = fetchFailure(err, settings);
+		return { kind: "failed", message: timedOut ? `${error}; the asset may have been created` : error };
 	}
 }

@@ -3,9 +3,8 @@
 // both; HTML or truncated bodies are transient), but success means `data.AssetId`. The upload is
 // not idempotent, so nothing here asks for a retry: the caller decides, with the upstream's message.
 
-import { HttpError, retryAfterHeader } from "../errors";
-import { parseRetryAfter } from "../retry-after";
-import { readEnvelope } from "./classify";
+import { HttpError, retryAfterHeader } from "../core/errors";
+import { readAnswer } from "./classify";
 
 export type UploadOutcome =
 	| { kind: "ok"; assetId: string; message: string | null }
@@ -51,19 +50,13 @@ export function classifyUpload(
 	body: string,
 	now: number,
 ): UploadOutcome {
-	const retryAfterMs = parseRetryAfter(headers.get("retry-after"), now);
-	const { envelope, bodyCode } = readEnvelope(body);
+	const { envelope, errorCode, retryAfterMs } = readAnswer(httpStatus, headers, body, now);
 	const message =
 		typeof envelope?.message === "string" && envelope.message !== "" ? envelope.message.slice(0, 500) : null;
-
-	if (httpStatus < 200 || httpStatus > 299) {
-		// When both say error, the body's code is the more specific one (proxies answer generic 5xx).
-		const code = bodyCode !== null && bodyCode !== 200 ? bodyCode : httpStatus;
-		return failure(code, message ?? (envelope || !body ? null : excerpt(body)), retryAfterMs);
-	}
+	if (errorCode !== null)
+		return failure(errorCode, message ?? (envelope || !body ? null : excerpt(body)), retryAfterMs);
 	if (!envelope)
 		return { kind: "failed", message: `unreadable upstream answer: ${excerpt(body) || "(empty)"}` };
-	if (bodyCode !== null && bodyCode !== 200) return failure(bodyCode, message, retryAfterMs);
 	const data = envelope.data;
 	const assetId =
 		data !== null && typeof data === "object" && !Array.isArray(data)

@@ -7,11 +7,11 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../app-env";
-import { clock } from "../clock";
-import { type Config, loadConfig, requireConfig } from "../config";
-import { HttpError, NotConfiguredError } from "../errors";
-import { limitBodySize } from "../limits/body-size";
+import { clock } from "../core/clock";
+import { type Config, loadConfig, requireConfig } from "../core/config";
+import { HttpError, NotConfiguredError } from "../core/errors";
+import type { AppEnv } from "../http/app-env";
+import { limitBodySize } from "../http/body-size";
 import { csrfMatches, readSession, type Session } from "./session";
 
 export type DashboardEnv = {

@@ -4,15 +4,15 @@
 // and renders the answer. guards.ts and session.ts hold the security; pages.tsx the views.
 
 import { Hono } from "hono";
-import { clock } from "../clock";
-import { HttpError } from "../errors";
-import { limitRequestRate } from "../limits/request-rate";
+import { clock } from "../core/clock";
+import { HttpError } from "../core/errors";
+import { limitRequestRate } from "../http/request-rate";
+import { validationError } from "../http/validation";
 import { ListQuery, watchPage } from "../routes/watch-list";
 import { cancelWatch, readWatch, redeliverWatch } from "../routes/watches";
-import { validationError } from "../validation";
 import { assetWatcher } from "../watcher/asset-watcher";
-import type { WatchView } from "../watcher/model";
 import { unwrap } from "../watcher/result";
+import type { WatchView } from "../watcher/views";
 import {
 	BASE,
 	clearSessionCookie,

@@ -3,8 +3,9 @@
 // error page. Metadata, ids, URLs and upstream messages go in as text children, never as markup.
 
 import type { Child, FC } from "hono/jsx";
+import { isLive, WATCH_STATES } from "../core/states";
 import type { watchPage } from "../routes/watch-list";
-import { type AssetView, isLive, WATCH_STATES, type WatchView } from "../watcher/model";
+import type { AssetView, WatchView } from "../watcher/views";
 import { BASE, SIGN_IN_PATH } from "./guards";
 import { Badge, Layout, PostForm, Time } from "./layout";
 import type { Session } from "./session";

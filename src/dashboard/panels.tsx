@@ -3,9 +3,9 @@
 // A new panel (the receivers, the upstream's health) is one more entry in OVERVIEW_PANELS.
 
 import type { Child, FC } from "hono/jsx";
-import { HttpError } from "../errors";
-import { ASSET_STATUSES, statsFor } from "../routes/stats";
-import { WATCH_STATES } from "../watcher/model";
+import { HttpError } from "../core/errors";
+import { ASSET_STATUSES, WATCH_STATES } from "../core/states";
+import { statsFor } from "../routes/stats";
 import { BASE } from "./guards";
 import { Badge, Time } from "./layout";
 

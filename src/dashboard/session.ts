@@ -5,9 +5,9 @@
 // Each session carries a random nonce that its per-session CSRF token is derived from.
 
 import { timingSafeEqual } from "hono/utils/buffer";
-import { credentialOf, matchToken } from "../auth";
-import type { Config } from "../config";
-import { hashToken } from "../ids";
+import type { Config } from "../core/config";
+import { hashToken } from "../core/ids";
+import { credentialOf, matchToken } from "../http/auth";
 
 /** How long a session lasts: an operator's working day, through an incident. */
 export const SESSION_TTL_S = 12 * 3600;

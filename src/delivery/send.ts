@@ -4,8 +4,8 @@
 
 import { Webhook } from "standardwebhooks";
 import { version } from "../../package.json";
-import { parseRetryAfter } from "../retry-after";
-import type { AttemptResult } from "./policy";
+import { parseRetryAfter } from "../core/retry-after";
+import type { AttemptResult } from "./retry-policy";
 
 export const USER_AGENT = `seedance-asset-watcher/${version}`;
 

@@ -5,9 +5,9 @@
 // idempotent; an audit against the asset objects heals any report lost to a crash.
 
 import { DurableObject } from "cloudflare:workers";
-import { clock } from "../clock";
-import { assetOfWatchId } from "../ids";
-import { migrate } from "../sql-migrations";
+import { clock } from "../core/clock";
+import { assetOfWatchId } from "../core/ids";
+import { migrate } from "../core/sql";
 import { decideRate } from "./rate";
 
 export type RateVerdict = { ok: true; remaining: number } | { ok: false; retryAfterS: number };
@@ -20,7 +20,7 @@ const AUDIT_BATCH = 100;
 /** A token at its limit triggers at most one audit per this long. */
 const AUDIT_INTERVAL_MS = 60_000;
 
-/** The quota object's schema (see src/sql-migrations.ts): applied in order, never edited. */
+/** The quota object's schema (see src/core/sql.ts): applied in order, never edited. */
 const MIGRATIONS = [
 	{
 		name: "0001_live_watches",

@@ -6,25 +6,20 @@
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
-import { loadConfig, requireConfig } from "../config";
-import { uploadAsset } from "../crun/client";
+import { bodyErrors, commonErrors, errorResponse } from "../api/errors";
+import { AssetId, UploadBody } from "../api/requests";
+import { AssetStatusSchema, UploadResultSchema } from "../api/resources";
+import { loadConfig, requireConfig } from "../core/config";
+import { HttpError, NotFoundError } from "../core/errors";
+import { ASSET_ID_PATTERN } from "../core/ids";
+import { errorText, logEvent } from "../core/log";
+import { type CrunSettings, crunSettings, uploadAsset } from "../crun/client";
 import { uploadError } from "../crun/upload-answer";
-import { HttpError, NotFoundError } from "../errors";
-import { ASSET_ID_PATTERN } from "../ids";
-import {
-	AssetId,
-	AssetStatusSchema,
-	bodyErrors,
-	commonErrors,
-	errorResponse,
-	UploadBody,
-	UploadResultSchema,
-} from "../schemas";
-import { statusCacheKey } from "../status-cache";
+import type { AppEnv } from "../http/app-env";
+import { statusCacheKey } from "../http/status-cache";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
-import { checkRegistration, registerWatch } from "./watches";
+import { checkRegistration, registerWatch } from "./registration";
 
 export const assets = new OpenAPIHono<AppEnv>();
 
@@ -235,14 +230,11 @@ assets.openapi(
 		if (body.callback_url !== undefined)
 			checkRegistration(config, { callback_url: body.callback_url, callback_headers: body.callback_headers });
 
-		const outcome = await uploadAsset(
-			{
-				apiBase: config.CRUN_API_BASE,
-				apiKey: config.CRUN_API_KEY as string,
-				timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-			},
-			{ name: body.name, asset_type: body.asset_type, asset_url: body.asset_url },
-		);
+		const outcome = await uploadAsset(crunSettings(config) as CrunSettings, {
+			name: body.name,
+			asset_type: body.asset_type,
+			asset_url: body.asset_url,
+		});
 		if (outcome.kind !== "ok") throw uploadError(outcome);
 		const assetId = outcome.assetId;
 		if (!ASSET_ID_PATTERN.test(assetId))
@@ -268,14 +260,11 @@ assets.openapi(
 		} catch (err) {
 			// The asset exists upstream by now: whatever went wrong, the caller must learn its id.
 			if (!(err instanceof HttpError)) {
-				console.error(
-					JSON.stringify({
-						msg: "watch after upload failed",
-						request_id: c.get("requestId"),
-						asset_id: assetId,
-						error: err instanceof Error ? err.message : String(err),
-					}),
-				);
+				logEvent("error", "watch after upload failed", {
+					request_id: c.get("requestId"),
+					asset_id: assetId,
+					error: errorText(err),
+				});
 				throw new HttpError(
 					500,
 					"internal_error",

@@ -5,8 +5,8 @@
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { AppEnv } from "../app-env";
-import { CallbackEventSchema } from "../schemas";
+import { CallbackEventSchema } from "../api/resources";
+import type { AppEnv } from "../http/app-env";
 
 export const DOCS_PATH = "/docs";
 export const OPENAPI_PATH = "/openapi.json";

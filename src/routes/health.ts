@@ -3,9 +3,9 @@
 
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { version } from "../../package.json";
-import type { AppEnv } from "../app-env";
-import { loadConfig } from "../config";
-import { HealthSchema } from "../schemas";
+import { HealthSchema } from "../api/resources";
+import { loadConfig } from "../core/config";
+import type { AppEnv } from "../http/app-env";
 
 export const health = new OpenAPIHono<AppEnv>();
 

@@ -3,16 +3,15 @@
 // every other /v1 read, so one client learns nothing about another's assets.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../app-env";
-import { clock } from "../clock";
-import { loadConfig } from "../config";
-import { commonErrors, errorResponse } from "../schemas";
-import { tokenStats } from "../sweep/index-reads";
-import { WATCH_STATES } from "../watcher/model";
+import { commonErrors, errorResponse } from "../api/errors";
+import { clock } from "../core/clock";
+import { loadConfig } from "../core/config";
+import { ASSET_STATUSES, publicStatus, WATCH_STATES } from "../core/states";
+import type { AppEnv } from "../http/app-env";
+import { tokenStats } from "../watch-index/reads";
 
 export const stats = new OpenAPIHono<AppEnv>();
 
-export const ASSET_STATUSES = ["Processing", "Active", "Failed", "Unknown"] as const;
 const count = z.number().int().min(0);
 
 const StatsSchema = z
@@ -55,12 +54,7 @@ export async function statsFor(env: Env, owner: string, now: number): Promise<z.
 		(typeof ASSET_STATUSES)[number],
 		number
 	>;
-	for (const [k, n] of Object.entries(s.by_status)) {
-		const key = (ASSET_STATUSES as readonly string[]).includes(k)
-			? (k as (typeof ASSET_STATUSES)[number])
-			: "Unknown";
-		byStatus[key] += n;
-	}
+	for (const [k, n] of Object.entries(s.by_status)) byStatus[publicStatus(k)] += n;
 	return {
 		scope: "token" as const,
 		watches: { total: s.watches, by_state: byState },

@@ -3,12 +3,14 @@
 // are the index's summaries; GET /v1/watches/:id has the full watch.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../app-env";
-import { ValidationError } from "../errors";
-import { AssetId, commonErrors, errorResponse } from "../schemas";
-import { listWatches } from "../sweep/index-reads";
-import { decodeCursor, encodeCursor } from "../sweep/policy";
-import { publicStatus, WATCH_STATES } from "../watcher/model";
+import { commonErrors, errorResponse } from "../api/errors";
+import { AssetId } from "../api/requests";
+import { WatchListSchema } from "../api/resources";
+import { ValidationError } from "../core/errors";
+import { publicStatus, WATCH_STATES } from "../core/states";
+import type { AppEnv } from "../http/app-env";
+import { decodeCursor, encodeCursor } from "../watch-index/cursor";
+import { listWatches } from "../watch-index/reads";
 
 export const watchList = new OpenAPIHono<AppEnv>();
 
@@ -37,28 +39,6 @@ export const ListQuery = z.strictObject({
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-export const WatchSummarySchema = z
-	.object({
-		id: z.string(),
-		asset_id: z.string(),
-		state: z.enum(WATCH_STATES),
-		asset_status: z.enum(["Processing", "Active", "Failed", "Unknown"]),
-		created_at: z.string(),
-		updated_at: z.string(),
-		expires_at: z.string(),
-	})
-	.openapi("WatchSummary");
-
-const WatchListSchema = z
-	.object({
-		watches: z.array(WatchSummarySchema),
-		next_cursor: z
-			.string()
-			.nullable()
-			.openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
-	})
-	.openapi("WatchList");
 
 /**
  * One page of the owner's watches for a validated query, in the shape `GET /v1/watches` answers;

@@ -2,63 +2,26 @@
 // reaches the asset's Durable Object (the watch id names its asset) and makes one RPC call.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../app-env";
-import { type Config, loadConfig, requireConfig } from "../config";
-import { checkCallbackUrl } from "../delivery/callback-url";
-import { HttpError, NotFoundError, ValidationError } from "../errors";
-import { assetOfWatchId } from "../ids";
-import {
-	BatchBody,
-	bodyErrors,
-	commonErrors,
-	errorResponse,
-	NEW_WATCH_EXAMPLE,
-	RegisterBody,
-	WatchIdParam,
-	WatchSchema,
-} from "../schemas";
-import { forgetCachedStatus } from "../status-cache";
-import { validationError } from "../validation";
+import { bodyErrors, commonErrors, errorResponse } from "../api/errors";
+import { BatchBody, RegisterBody, WatchIdParam } from "../api/requests";
+import { BatchResult, NEW_WATCH_EXAMPLE, WatchSchema } from "../api/resources";
+import { inBatches } from "../core/batches";
+import { loadConfig, requireConfig } from "../core/config";
+import { HttpError, NotFoundError } from "../core/errors";
+import { assetOfWatchId } from "../core/ids";
+import { errorText, logEvent } from "../core/log";
+import type { AppEnv } from "../http/app-env";
+import { forgetCachedStatus } from "../http/status-cache";
+import { validationError } from "../http/validation";
 import { assetWatcher } from "../watcher/asset-watcher";
-import { EVENT_TYPES, type WatchView } from "../watcher/model";
 import { unwrap } from "../watcher/result";
+import type { WatchView } from "../watcher/views";
+import { registerWatch } from "./registration";
 
 export const watches = new OpenAPIHono<AppEnv>();
 
-/**
- * The checks a registration needs beyond its schema: the callback URL policy and header names
- * unique regardless of case. Returns the normalised URL and headers, or throws a 400.
- */
-export function checkRegistration(
-	config: Config,
-	body: Pick<RegisterBody, "callback_url" | "callback_headers">,
-): { callbackUrl: string; callbackHeaders: Record<string, string> } {
-	const verdict = checkCallbackUrl(body.callback_url, { allowPrivate: config.ALLOW_PRIVATE_CALLBACKS });
-	if (!verdict.ok)
-		throw new ValidationError(verdict.reason, {
-			issues: [{ path: "callback_url", message: verdict.reason }],
-		});
-	const callbackHeaders = Object.fromEntries(
-		Object.entries(body.callback_headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-	);
-	if (Object.keys(callbackHeaders).length !== Object.keys(body.callback_headers ?? {}).length)
-		throw new ValidationError("callback_headers names must be unique regardless of case");
-	return { callbackUrl: verdict.url, callbackHeaders };
-}
-
-export async function registerWatch(env: Env, config: Config, owner: string, body: RegisterBody) {
-	const { callbackUrl, callbackHeaders } = checkRegistration(config, body);
-	return unwrap(
-		assetWatcher(env, body.asset_id).register({
-			assetId: body.asset_id,
-			owner,
-			callbackUrl,
-			events: body.events ?? [...EVENT_TYPES],
-			metadata: body.metadata ?? {},
-			callbackHeaders,
-		}),
-	);
-}
+/** Batch items registered at once. */
+const BATCH_CONCURRENCY = 8;
 
 function stubForWatch(env: Env, id: string) {
 	const assetId = assetOfWatchId(id);
@@ -120,15 +83,6 @@ watches.openapi(
 	},
 );
 
-export const BatchResult = z
-	.object({
-		index: z.number().int(),
-		status: z.number().int().openapi({ description: "201 created, 200 existing, or the error's status" }),
-		watch: WatchSchema.optional(),
-		error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).optional(),
-	})
-	.openapi("BatchResult");
-
 watches.openapi(
 	createRoute({
 		method: "post",
@@ -174,47 +128,36 @@ watches.openapi(
 		const owner = c.get("owner");
 		const items = c.req.valid("json").watches;
 		const results: z.infer<typeof BatchResult>[] = new Array(items.length);
-		let next = 0;
-		const worker = async () => {
-			while (next < items.length) {
-				const index = next++;
-				const parsed = RegisterBody.safeParse(items[index]);
-				try {
-					if (!parsed.success) throw validationError(parsed.error, `watches[${index}]`);
-					const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
-					if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
-					results[index] = { index, status: created ? 201 : 200, watch };
-				} catch (err) {
-					if (err instanceof HttpError) {
-						const error = {
-							code: err.code,
-							message: err.message,
-							...(err.details !== undefined ? { details: err.details } : {}),
-						};
-						results[index] = { index, status: err.status, error };
-					} else {
-						// One item's trouble (an object briefly unreachable) must not sink the other 99.
-						console.error(
-							JSON.stringify({
-								msg: "batch item failed",
-								index,
-								error: err instanceof Error ? err.message : String(err),
-							}),
-						);
-						results[index] = {
-							index,
-							status: 503,
-							error: {
-								code: "unavailable",
-								message: "this item could not be registered just now; send it again",
-							},
-						};
-					}
-				}
-			}
-		};
 		// Registrations fan out to different Durable Objects: a few at a time keeps the batch quick.
-		await Promise.all(Array.from({ length: Math.min(8, items.length) }, worker));
+		await inBatches(items, BATCH_CONCURRENCY, async (item, index) => {
+			const parsed = RegisterBody.safeParse(item);
+			try {
+				if (!parsed.success) throw validationError(parsed.error, `watches[${index}]`);
+				const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
+				if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
+				results[index] = { index, status: created ? 201 : 200, watch };
+			} catch (err) {
+				if (!(err instanceof HttpError)) {
+					// One item's trouble (an object briefly unreachable) must not sink the other 99.
+					logEvent("error", "batch item failed", { index, error: errorText(err) });
+					results[index] = {
+						index,
+						status: 503,
+						error: {
+							code: "unavailable",
+							message: "this item could not be registered just now; send it again",
+						},
+					};
+					return;
+				}
+				const error = {
+					code: err.code,
+					message: err.message,
+					...(err.details !== undefined ? { details: err.details } : {}),
+				};
+				results[index] = { index, status: err.status, error };
+			}
+		});
 		return c.json({ results }, 200);
 	},
 );

@@ -3,11 +3,13 @@
 // each through its asset object, and logs one summary line. The per-run cap keeps it within the
 // Workers subrequest limit; heal and purge are idempotent, so two overlapping runs are harmless.
 
-import { clock } from "../clock";
-import { loadConfig } from "../config";
+import { inBatches } from "../core/batches";
+import { clock } from "../core/clock";
+import { loadConfig } from "../core/config";
+import { errorText, logEvent } from "../core/log";
+import { indexShard, type SweepCandidates } from "../watch-index/watch-index";
 import { assetWatcher } from "../watcher/asset-watcher";
-import { perShardCap, SWEEP_GRACE_MS } from "./policy";
-import { indexShard, type SweepCandidates } from "./watch-index";
+import { perShardCap, SWEEP_GRACE_MS } from "./capacity";
 
 export interface SweepSummary {
 	shards: number;
@@ -28,14 +30,6 @@ export interface SweepSummary {
 
 /** Asset calls in flight at once: each is a subrequest, and a few at a time keep the run quick. */
 const CONCURRENCY = 8;
-
-async function inBatches<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
-	let next = 0;
-	const worker = async () => {
-		while (next < items.length) await run(items[next++] as T);
-	};
-	await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-}
 
 /** One sweep over every shard, returning the summary (the cron handler logs it; benchmarks read it). */
 export async function runSweep(env: Env): Promise<SweepSummary> {
@@ -66,13 +60,7 @@ export async function runSweep(env: Env): Promise<SweepSummary> {
 				);
 			} catch (err) {
 				summary.failed++;
-				console.warn(
-					JSON.stringify({
-						msg: "sweep shard failed",
-						shard,
-						error: err instanceof Error ? err.message : String(err),
-					}),
-				);
+				logEvent("warn", "sweep shard failed", { shard, error: errorText(err) });
 				return null;
 			}
 		}),
@@ -88,7 +76,7 @@ export async function runSweep(env: Env): Promise<SweepSummary> {
 		for (const p of c.purge) jobs.push({ kind: "purge", ...p });
 	}
 
-	await inBatches(jobs, async (job) => {
+	await inBatches(jobs, CONCURRENCY, async (job) => {
 		const asset = assetWatcher(env, job.asset_id);
 		try {
 			if (job.kind === "heal") {
@@ -100,14 +88,11 @@ export async function runSweep(env: Env): Promise<SweepSummary> {
 			}
 		} catch (err) {
 			summary.failed++;
-			console.warn(
-				JSON.stringify({
-					msg: "sweep call failed",
-					kind: job.kind,
-					asset_id: job.asset_id,
-					error: err instanceof Error ? err.message : String(err),
-				}),
-			);
+			logEvent("warn", "sweep call failed", {
+				kind: job.kind,
+				asset_id: job.asset_id,
+				error: errorText(err),
+			});
 		}
 	});
 
@@ -118,18 +103,15 @@ export async function runSweep(env: Env): Promise<SweepSummary> {
 /** The cron handler's sweep: runs once and logs exactly one summary line. */
 export async function sweep(env: Env): Promise<SweepSummary> {
 	const s = await runSweep(env);
-	console.log(
-		JSON.stringify({
-			msg: "sweep",
-			shards: s.shards,
-			examined: s.examined,
-			rearmed: s.rearmed,
-			expired: s.expired,
-			purged: s.purged,
-			ms: s.ms,
-			failed: s.failed,
-			more: s.more,
-		}),
-	);
+	logEvent("info", "sweep", {
+		shards: s.shards,
+		examined: s.examined,
+		rearmed: s.rearmed,
+		expired: s.expired,
+		purged: s.purged,
+		ms: s.ms,
+		failed: s.failed,
+		more: s.more,
+	});
 	return s;
 }

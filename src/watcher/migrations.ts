@@ -2,7 +2,7 @@
 // in `_migrations` and never edited: a change to the schema is a new entry at the end.
 // docs/storage.md describes every table and column.
 
-import { migrate as applyMigrations, type Migration } from "../sql-migrations";
+import { migrate as applyMigrations, type Migration } from "../core/sql";
 
 export const MIGRATIONS: readonly Migration[] = [
 	{
@@ -76,7 +76,7 @@ CREATE INDEX attempts_by_watch ON attempts (watch_id, id);
 `,
 	},
 	{
-		// What the asset last published to its index shard (src/sweep/index-sync.ts). The triggers
+		// What the asset last published to its index shard (src/watcher/index-sync.ts). The triggers
 		// stamp every inserted watch and every state change with a fresh change_seq, whichever code
 		// path makes it, so the next push carries exactly the watches changed since the last ack.
 		name: "0002_index_sync",

@@ -1,7 +1,7 @@
 // What the asset object's RPC methods return. Errors cross the RPC boundary as plain data
 // (class identity does not survive it) and the route turns them back into an HttpError.
 
-import { HttpError, retryAfterHeader } from "../errors";
+import { HttpError, retryAfterHeader } from "../core/errors";
 
 export type Failure = {
 	ok: false;

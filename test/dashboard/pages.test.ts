@@ -5,7 +5,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { hashToken } from "../../src/ids";
+import { hashToken } from "../../src/core/ids";
 import { call, json, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
 import { step, stepUntil } from "../support/steps";
 

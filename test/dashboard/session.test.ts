@@ -2,10 +2,10 @@
 // only as signed, only until it expires, only while its token is configured for the same owner and
 // only under the DASHBOARD_SESSION_SECRET it was made with; each session has its own CSRF token.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/core/config";
+import { hashToken } from "../../src/core/ids";
 import { csrfMatches, readSession, SESSION_TTL_S, startSession } from "../../src/dashboard/session";
-import { hashToken } from "../../src/ids";
-import { secretValues } from "../../src/limits/secret-egress";
+import { secretValues } from "../../src/http/secret-egress";
 import { TEST_SECRETS } from "../support/secrets";
 
 const NOW = Date.UTC(2026, 10, 28, 12);

@@ -6,8 +6,8 @@ import { env } from "cloudflare:workers";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { describe, expect, it, vi } from "vitest";
 import { app } from "../../src/app";
-import { credentialOf, matchToken } from "../../src/auth";
-import { hashToken } from "../../src/ids";
+import { hashToken } from "../../src/core/ids";
+import { credentialOf, matchToken } from "../../src/http/auth";
 import { call, json, TOKEN_A, TOKEN_B, useFakeWorld } from "../support/fakes";
 import { stepUntil } from "../support/steps";
 

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
-import { hashToken } from "../../src/ids";
+import { hashToken } from "../../src/core/ids";
 import { Fakes, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
 import { UploadFake } from "../support/upload-fake";
 

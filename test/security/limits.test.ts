@@ -6,10 +6,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { MAX_CALLBACK_HEADERS, MAX_METADATA_BYTES } from "../../src/api/requests";
 import { app } from "../../src/app";
-import { hashToken } from "../../src/ids";
+import { hashToken } from "../../src/core/ids";
 import { decideRate } from "../../src/limits/rate";
-import { MAX_CALLBACK_HEADERS, MAX_METADATA_BYTES } from "../../src/schemas";
 import { call, json, TOKEN_A, useFakeWorld } from "../support/fakes";
 import { stepUntil } from "../support/steps";
 

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/app";
-import { hashToken } from "../../src/ids";
+import { hashToken } from "../../src/core/ids";
 import { call, Fakes, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
 import { TEST_SECRETS } from "../support/secrets";
 import { stepUntil } from "../support/steps";

@@ -5,7 +5,7 @@
 import { reset } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterEach, beforeEach, vi } from "vitest";
-import { clock } from "../../src/clock";
+import { clock } from "../../src/core/clock";
 import { TEST_SECRETS } from "./secrets";
 
 export const UPSTREAM = "https://crun.test";

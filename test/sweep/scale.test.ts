@@ -6,9 +6,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { HEARTBEAT_MS, SWEEP_GRACE_MS, shardName, shardOf } from "../../src/sweep/policy";
+import { SWEEP_GRACE_MS } from "../../src/sweep/capacity";
 import { runSweep } from "../../src/sweep/sweep";
-import type { AssetSync } from "../../src/sweep/watch-index";
+import { HEARTBEAT_MS, shardName, shardOf } from "../../src/watch-index/shards";
+import type { AssetSync } from "../../src/watch-index/watch-index";
 import { call, Fakes, VirtualClock } from "../support/fakes";
 import { step, stubOf } from "../support/steps";
 

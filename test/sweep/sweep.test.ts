@@ -12,9 +12,10 @@ import {
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { HEARTBEAT_MS, perShardCap, SWEEP_GRACE_MS, shardName, shardOf } from "../../src/sweep/policy";
+import { perShardCap, SWEEP_GRACE_MS } from "../../src/sweep/capacity";
 import { runSweep, type SweepSummary } from "../../src/sweep/sweep";
-import { indexFor, WatchIndex } from "../../src/sweep/watch-index";
+import { HEARTBEAT_MS, shardName, shardOf } from "../../src/watch-index/shards";
+import { indexFor, WatchIndex } from "../../src/watch-index/watch-index";
 import { call, json, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
 

@@ -1,8 +1,8 @@
 // Reading the upstream's answers: envelopes, both time formats, error codes in either place,
 // and bodies that are not JSON at all. Nothing may throw.
 import { describe, expect, it } from "vitest";
+import { parseRetryAfter } from "../../src/core/retry-after";
 import { classifyAnswer, normalizeTime } from "../../src/crun/classify";
-import { parseRetryAfter } from "../../src/retry-after";
 
 const NOW = Date.parse("2026-11-28T17:00:00Z");
 const h = (o: Record<string, string> = {}) => new Headers(o);

@@ -1,14 +1,14 @@
 // The poll schedule of SPEC §5 as pure functions: growth, cap, jitter, and every upstream answer.
 import { describe, expect, it } from "vitest";
+import { jitter } from "../../src/core/jitter";
 import type { CheckOutcome } from "../../src/crun/classify";
 import {
 	initialPollState,
-	jitter,
 	MAINTENANCE_WAIT_MS,
 	type PollSettings,
 	planNextCheck,
 	pollInterval,
-} from "../../src/watcher/schedule";
+} from "../../src/polling/schedule";
 
 const s: PollSettings = { initialMs: 2000, maxMs: 60_000, backoff: 1.5 };
 const processing: CheckOutcome = {

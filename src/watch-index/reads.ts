@@ -2,9 +2,11 @@
 // answers its own page in that order and the pages are merged, so a cursor is just a position),
 // and one token's counts. An asset_id filter asks only the shard that asset lives in.
 
-import { loadConfig } from "../config";
-import { HttpError } from "../errors";
-import { compareListPosition, type ListPosition, shardOf } from "./policy";
+import { loadConfig } from "../core/config";
+import { HttpError } from "../core/errors";
+import { errorText, logEvent } from "../core/log";
+import { compareListPosition, type ListPosition } from "./cursor";
+import { shardOf } from "./shards";
 import {
 	indexShard,
 	type ListFilter,
@@ -27,9 +29,7 @@ async function fromShards<T>(
 	try {
 		return await Promise.all(shards.map((n) => ask(indexShard(env, n))));
 	} catch (err) {
-		console.warn(
-			JSON.stringify({ msg: "index read failed", error: err instanceof Error ? err.message : String(err) }),
-		);
+		logEvent("warn", "index read failed", { error: errorText(err) });
 		throw new IndexUnavailableError();
 	}
 }

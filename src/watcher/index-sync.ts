@@ -3,10 +3,12 @@
 // the push itself. A push that fails leaves the asset marked pending: its next alarm (set soon
 // for that) or the sweep's heal pushes again, so the index lags at worst and never loses a change.
 
-import { clock } from "../clock";
-import { LIVE_SQL, publicStatus, type WatchState } from "../watcher/model";
-import { leaseFor } from "./policy";
-import { type AssetSync, type IndexedWatch, indexFor } from "./watch-index";
+import { clock } from "../core/clock";
+import { errorText, logEvent } from "../core/log";
+import { firstRow } from "../core/sql";
+import { LIVE_SQL, publicStatus, type WatchState } from "../core/states";
+import { leaseFor } from "../watch-index/shards";
+import { type AssetSync, type IndexedWatch, indexFor } from "../watch-index/watch-index";
 
 type SyncState = {
 	change_seq: number;
@@ -41,9 +43,9 @@ export async function publishToIndex(
 	force = false,
 ): Promise<boolean> {
 	const sql = storage.sql;
-	const asset = sql
-		.exec<{ asset_id: string; status: string }>("SELECT asset_id, status FROM asset WHERE id = 1")
-		.toArray()[0];
+	const asset = firstRow(
+		sql.exec<{ asset_id: string; status: string }>("SELECT asset_id, status FROM asset WHERE id = 1"),
+	);
 	if (!asset) return true;
 	const st = sql.exec<SyncState>("SELECT * FROM index_sync WHERE id = 1").one();
 	const now = clock.now();
@@ -84,13 +86,7 @@ export async function publishToIndex(
 	try {
 		await indexFor(env, asset.asset_id).sync(push);
 	} catch (err) {
-		console.warn(
-			JSON.stringify({
-				msg: "index push failed",
-				asset_id: asset.asset_id,
-				error: err instanceof Error ? err.message : String(err),
-			}),
-		);
+		logEvent("warn", "index push failed", { asset_id: asset.asset_id, error: errorText(err) });
 		return false;
 	}
 	// Another push may have started while this one was in flight: only the latest clears `pending`.
@@ -108,13 +104,7 @@ export async function removeFromIndex(env: Env, assetId: string, version: number
 		await indexFor(env, assetId).remove(assetId, version);
 		return true;
 	} catch (err) {
-		console.warn(
-			JSON.stringify({
-				msg: "index remove failed",
-				asset_id: assetId,
-				error: err instanceof Error ? err.message : String(err),
-			}),
-		);
+		logEvent("warn", "index remove failed", { asset_id: assetId, error: errorText(err) });
 		return false;
 	}
 }

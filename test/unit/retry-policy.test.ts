@@ -1,6 +1,6 @@
 // The delivery retry policy of SPEC §4 as a pure function.
 import { describe, expect, it } from "vitest";
-import { maxAttempts, planNextAttempt } from "../../src/delivery/policy";
+import { maxAttempts, planNextAttempt } from "../../src/delivery/retry-policy";
 
 const schedule = [5, 300, 1800, 7200, 18000, 36000, 36000];
 const status = (s: number, retryAfterMs: number | null = null) => ({

@@ -1,5 +1,6 @@
-// Ordered SQL migrations for a Durable Object's SQLite storage: each applied one is recorded in
-// `_migrations` and never edited; a schema change is a new entry at the end of its list.
+// SQLite helpers for the Durable Objects: ordered migrations (each applied one is recorded in
+// `_migrations` and never edited; a schema change is a new entry at the end of its list), and the
+// first row of a query or null.
 
 export interface Migration {
 	name: string;
@@ -23,4 +24,10 @@ export function migrate(storage: DurableObjectStorage, list: readonly Migration[
 			sql.exec("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", m.name, Date.now());
 		});
 	}
+}
+
+/** The first row a query yields, or null; reads no further than that row. */
+export function firstRow<T extends Record<string, SqlStorageValue>>(cursor: SqlStorageCursor<T>): T | null {
+	for (const row of cursor) return row;
+	return null;
 }

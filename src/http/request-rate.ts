@@ -3,10 +3,11 @@
 // RATE_LIMIT_PER_MINUTE (0 turns it off). Unauthenticated requests never reach it and cost nothing.
 
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
-import { loadConfig } from "../config";
-import { RateLimitedError } from "../errors";
-import { tokenQuota } from "./token-quota";
+import { loadConfig } from "../core/config";
+import { RateLimitedError } from "../core/errors";
+import { errorText, logEvent } from "../core/log";
+import { tokenQuota } from "../limits/token-quota";
+import type { AppEnv } from "./app-env";
 
 export function limitRequestRate(): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
@@ -17,13 +18,10 @@ export function limitRequestRate(): MiddlewareHandler<AppEnv> {
 				verdict = await tokenQuota(c.env, c.get("owner")).hit(limit);
 			} catch (err) {
 				// Metering is a guard, not a dependency: if the counter cannot answer, serve the request.
-				console.warn(
-					JSON.stringify({
-						msg: "rate limiter unavailable",
-						request_id: c.get("requestId"),
-						error: err instanceof Error ? err.message : String(err),
-					}),
-				);
+				logEvent("warn", "rate limiter unavailable", {
+					request_id: c.get("requestId"),
+					error: errorText(err),
+				});
 			}
 			if (verdict && !verdict.ok)
 				throw new RateLimitedError(

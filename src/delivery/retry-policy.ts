@@ -2,7 +2,8 @@
 // delivered, 410 cancels the watch, anything else is retried on DELIVERY_SCHEDULE_S with ±10 %
 // jitter, pushed back by the receiver's Retry-After (at most one hour); then the watch fails.
 
-import { jitter, MAX_RETRY_AFTER_MS } from "../watcher/schedule";
+import { jitter } from "../core/jitter";
+import { MAX_RETRY_AFTER_MS } from "../core/retry-after";
 
 export type AttemptResult =
 	| { kind: "response"; status: number; retryAfterMs: number | null }

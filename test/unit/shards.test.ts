@@ -1,18 +1,8 @@
-// The sweep's pure decisions: a stable shard per asset that spreads evenly, the heartbeat lease
-// (never early, never much late, rarely rewritten), the per-run cap within the subrequest budget,
-// and the list cursor (round trip, and refusal of anything this service did not issue).
+// Where an asset's index rows live and how fresh the index must be: a stable shard per asset that
+// spreads evenly, and the heartbeat lease (never early, never much late, rarely rewritten).
 import { describe, expect, it } from "vitest";
-import {
-	compareListPosition,
-	decodeCursor,
-	encodeCursor,
-	fnv1a,
-	HEARTBEAT_MS,
-	leaseFor,
-	perShardCap,
-	SWEEP_SUBREQUEST_BUDGET,
-	shardOf,
-} from "../../src/sweep/policy";
+import { fnv1a } from "../../src/core/hash";
+import { HEARTBEAT_MS, leaseFor, shardOf } from "../../src/watch-index/shards";
 
 describe("shardOf", () => {
 	it("is stable and matches the published FNV-1a values", () => {
@@ -55,37 +45,5 @@ describe("leaseFor", () => {
 			published = next;
 		}
 		expect(writes).toBeLessThanOrEqual(60 / 5 + 1);
-	});
-});
-
-describe("perShardCap", () => {
-	it("keeps shard queries + asset calls within the budget", () => {
-		for (const shards of [1, 16, 64, 128, 256]) {
-			const cap = perShardCap(shards);
-			expect(cap).toBeGreaterThanOrEqual(1);
-			expect(shards + shards * cap).toBeLessThanOrEqual(Math.max(SWEEP_SUBREQUEST_BUDGET, 2 * shards));
-		}
-		expect(perShardCap(16)).toBe(30);
-	});
-});
-
-describe("list cursor", () => {
-	it("round-trips a position", () => {
-		const p = { created_at: 2_111_111_111_111, id: "w_abcdefghijklmnopqrst_YXNzZXQ" };
-		expect(decodeCursor(encodeCursor(p))).toEqual(p);
-		expect(encodeCursor(p)).toMatch(/^[A-Za-z0-9_-]+$/);
-	});
-	it.each([
-		"",
-		"!!!",
-		"bm90IGpzb24",
-		encodeCursor({ created_at: 1, id: "" }),
-		btoa(JSON.stringify([1.5, "x"])),
-		btoa("[1]"),
-	])("refuses %j", (c) => expect(decodeCursor(c)).toBeNull());
-	it("orders by created_at, then id", () => {
-		expect(compareListPosition({ created_at: 1, id: "b" }, { created_at: 2, id: "a" })).toBeLessThan(0);
-		expect(compareListPosition({ created_at: 2, id: "a" }, { created_at: 2, id: "b" })).toBeLessThan(0);
-		expect(compareListPosition({ created_at: 2, id: "a" }, { created_at: 2, id: "a" })).toBe(0);
 	});
 });

@@ -5,9 +5,10 @@
 // the one door every response uses.
 
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
-import { credentialOf } from "../auth";
-import { type Config, loadConfig } from "../config";
+import { type Config, loadConfig } from "../core/config";
+import { logEvent } from "../core/log";
+import type { AppEnv } from "./app-env";
+import { credentialOf } from "./auth";
 
 export const REDACTED = "[redacted]";
 /** Shorter values would match ordinary text; a secret this short is a problem of its own. */
@@ -65,7 +66,7 @@ export function withholdSecrets(): MiddlewareHandler<AppEnv> {
 		}
 		if (!changed) return;
 		// The request id only: the path itself may hold what was withheld.
-		console.warn(JSON.stringify({ msg: "secret withheld from a response", request_id: c.get("requestId") }));
+		logEvent("warn", "secret withheld from a response", { request_id: c.get("requestId") });
 		// Assigning over an existing response would merge its headers back in; clear it first.
 		c.res = undefined;
 		c.res = new Response(body, { status: res.status, statusText: res.statusText, headers });

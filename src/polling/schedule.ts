@@ -2,8 +2,10 @@
 // Intervals grow POLL_INITIAL_MS · POLL_BACKOFF^k up to POLL_MAX_MS with ±10 % jitter;
 // rate limits, maintenance and operator errors get their own waits; 404s and 422 end the watch.
 
+import { jitter, jitterUp } from "../core/jitter";
+import { MAX_RETRY_AFTER_MS } from "../core/retry-after";
+import { isTerminal } from "../core/states";
 import type { CheckOutcome } from "../crun/classify";
-import { isTerminal } from "../crun/classify";
 
 export interface PollSettings {
 	initialMs: number;
@@ -23,21 +25,10 @@ export type PollPlan =
 	| { kind: "terminal" }
 	| { kind: "expire"; reason: "not_found" | "invalid_asset_id" };
 
-export const MAX_RETRY_AFTER_MS = 3_600_000;
 export const MAINTENANCE_WAIT_MS = 300_000;
 /** 404s must span at least this long (and be at least three) before a watch gives up. */
 export const NOT_FOUND_WINDOW_MS = 60_000;
 export const NOT_FOUND_MIN_COUNT = 3;
-
-/** ±10 % around `ms`, from a uniform `rand` in [0, 1). */
-export function jitter(ms: number, rand: number): number {
-	return Math.round(ms * (0.9 + 0.2 * rand));
-}
-
-/** 0 to +10 % above `ms`: for waits the other side asked for, which must not come early. */
-export function jitterUp(ms: number, rand: number): number {
-	return Math.round(ms * (1 + 0.1 * rand));
-}
 
 export function pollInterval(step: number, s: PollSettings): number {
 	return Math.min(s.maxMs, s.initialMs * s.backoff ** step);

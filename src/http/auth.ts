@@ -7,10 +7,10 @@
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
+import { type Config, loadConfig, requireConfig } from "../core/config";
+import { UnauthorizedError } from "../core/errors";
+import { hashToken } from "../core/ids";
 import type { AppEnv } from "./app-env";
-import { type Config, loadConfig, requireConfig } from "./config";
-import { UnauthorizedError } from "./errors";
-import { hashToken } from "./ids";
 
 /** What an API_TOKENS entry accepts, and the key its owner id is hashed from. */
 export function credentialOf(entry: string): { token: string; ownerKey: string } {

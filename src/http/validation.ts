@@ -2,7 +2,7 @@
 // issue is listed in `details` with its path, so a client can fix all of them at once.
 
 import type { z } from "zod";
-import { ValidationError } from "./errors";
+import { ValidationError } from "../core/errors";
 
 export function validationError(error: z.ZodError, where = "body"): ValidationError {
 	const issues = error.issues.map((i) => ({

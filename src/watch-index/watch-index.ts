@@ -5,10 +5,11 @@
 // docs/storage-index.md describes the tables.
 
 import { DurableObject } from "cloudflare:workers";
-import { loadConfig } from "../config";
-import { migrate } from "../sql-migrations";
-import type { WatchState } from "../watcher/model";
-import { type ListPosition, shardName, shardOf } from "./policy";
+import { loadConfig } from "../core/config";
+import { firstRow, migrate } from "../core/sql";
+import type { WatchState } from "../core/states";
+import type { ListPosition } from "./cursor";
+import { shardName, shardOf } from "./shards";
 
 /** A watch as the index holds it: enough to list, count and expire, never callback details. */
 export interface IndexedWatch {
@@ -268,17 +269,16 @@ export class WatchIndex extends DurableObject<Env> {
 		))
 			by_status[r.status] = r.n;
 		// Overdue assets are few and the due index yields them oldest first: the first one owned wins.
-		const most =
-			this.sql
-				.exec<{ asset_id: string; due_at: number }>(
-					`SELECT a.asset_id, a.due_at FROM assets a
+		const most = firstRow(
+			this.sql.exec<{ asset_id: string; due_at: number }>(
+				`SELECT a.asset_id, a.due_at FROM assets a
 					 WHERE a.due_at IS NOT NULL AND a.due_at < ?
 					 AND EXISTS (SELECT 1 FROM watches w WHERE w.owner = ? AND w.asset_id = a.asset_id)
 					 ORDER BY a.due_at LIMIT 1`,
-					now,
-					owner,
-				)
-				.toArray()[0] ?? null;
+				now,
+				owner,
+			),
+		);
 		return { by_state, by_status, most_overdue: most };
 	}
 }

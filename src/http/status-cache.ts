@@ -2,7 +2,7 @@
 // an entry when a registration or a cancel changes what the answer says (`watched`), so that the
 // data centre that served the change shows it at once rather than up to a minute later.
 
-import { version } from "../package.json";
+import { version } from "../../package.json";
 
 /** The edge cache key of an asset's status: per asset and per release (the body's shape may change). */
 export function statusCacheKey(requestUrl: string, assetId: string): Request {

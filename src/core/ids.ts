@@ -2,6 +2,8 @@
 // the asset's Durable Object directly with no index hop; the random part makes ids unguessable.
 // Tokens are kept only as SHA-256 hashes: a watch belongs to the hash of the token that made it.
 
+import { fromBase64Url, toBase64Url } from "./base64url";
+
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 export const ASSET_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -10,24 +12,6 @@ export function randomId(length = 20): string {
 	let out = "";
 	for (const b of bytes) out += ALPHABET[b & 31];
 	return out;
-}
-
-function toBase64Url(text: string): string {
-	const bytes = new TextEncoder().encode(text);
-	let bin = "";
-	for (const b of bytes) bin += String.fromCharCode(b);
-	return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): string | null {
-	if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
-	try {
-		const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-		const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-	} catch {
-		return null;
-	}
 }
 
 export function newWatchId(assetId: string): string {

@@ -3,9 +3,9 @@
 // arrive, so a header that understates the body cannot carry more than the limit past it.
 
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
-import { PayloadTooLargeError } from "../errors";
-import { readAtMost } from "../streams";
+import { PayloadTooLargeError } from "../core/errors";
+import { readAtMost } from "../core/streams";
+import type { AppEnv } from "./app-env";
 
 export function limitBodySize(maxBytes: number): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
