@@ -32,8 +32,8 @@ export function isLocalHttp(url: URL): boolean {
 
 /**
  * The cookie's name and attributes by the request's scheme: over https `__Host-` (Secure, Path=/,
- * no Domain, so no sibling subdomain can plant or overwrite it); over local http, where a browser
- * would drop a Secure cookie, a plain name without Secure.
+ * no Domain, so no sibling subdomain can plant or overwrite it); over plain http on this machine,
+ * where browsers differ on keeping a Secure cookie, a plain name without Secure.
  */
 function cookieFor(c: Ctx) {
 	const secure = new URL(c.req.url).protocol === "https:";

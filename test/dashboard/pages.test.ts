@@ -142,7 +142,7 @@ describe("signing in", () => {
 		expect(await b.page("/dashboard")).toContain("Watches by state");
 	});
 
-	it("over plain http on this machine: the same cookie without Secure (a browser would drop it)", async () => {
+	it("over plain http on this machine: the same cookie without Secure (browsers differ on keeping it)", async () => {
 		const b = new Browser(LOCAL);
 		const res = await b.signIn(TOKEN_A);
 		expect(res.status).toBe(303);
