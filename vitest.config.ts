@@ -1,5 +1,6 @@
-// Two projects: "worker" runs inside workerd (unit, Durable Object and HTTP tests);
-// "e2e" runs in Node and drives the worker under miniflare over real loopback HTTP.
+// Three projects: "worker" runs inside workerd (unit, Durable Object and HTTP tests);
+// "e2e" runs in Node and drives the worker under miniflare over real loopback HTTP;
+// "browser" does the same with a real Chromium driving the dashboard.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_SECRETS } from "./test/support/secrets.ts";
@@ -27,7 +28,7 @@ export default defineConfig({
 				test: {
 					name: "worker",
 					include: ["test/**/*.test.ts"],
-					exclude: ["test/e2e/**", "test/node/**"],
+					exclude: ["test/e2e/**", "test/node/**", "test/browser/**"],
 					deps: {
 						optimizer: {
 							ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] },
@@ -41,6 +42,15 @@ export default defineConfig({
 					include: ["test/e2e/**/*.test.ts", "test/node/**/*.test.ts"],
 					environment: "node",
 					testTimeout: 120_000,
+					hookTimeout: 120_000,
+				},
+			},
+			{
+				test: {
+					name: "browser",
+					include: ["test/browser/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 60_000,
 					hookTimeout: 120_000,
 				},
 			},

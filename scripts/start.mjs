@@ -210,6 +210,7 @@ console.log(`
 ${bold("seedance-asset-watcher is running on")} ${base}  ${dim(`(/healthz: nothing missing; docs at ${base}/docs)`)}
   upstream: Crun simulator on ${crun.url}  ${dim(`(${upstreamNote})`)}
   callbacks: demo receiver on ${receiver.url}, verifying signatures with this run's webhook secret
+  dashboard: ${base}/dashboard  ${dim(`(sign in with the bearer token below)`)}
   bearer token: ${TOKEN}${existsSync(join(ROOT, ".dev.vars")) ? dim("\n  (.dev.vars is not used here: npm run dev uses it against the real Crun)") : ""}
 
 Watch a demo asset — run this in another terminal:

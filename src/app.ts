@@ -8,6 +8,8 @@ import { requestId } from "hono/request-id";
 import { version } from "../package.json";
 import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from "./core/errors";
 import { errorText, logEvent } from "./core/log";
+import { dashboard } from "./dashboard";
+import { registerDashboard } from "./dashboard/openapi";
 import type { AppEnv } from "./http/app-env";
 import { requireToken } from "./http/auth";
 import { limitBodySize } from "./http/body-size";
@@ -55,7 +57,9 @@ app.route("/v1/assets", assets);
 app.route("/v1/watches", watchList);
 app.route("/v1/stats", stats);
 app.route("/", docs);
+app.route("/dashboard", dashboard);
 registerWebhooks(app.openAPIRegistry);
+registerDashboard(app.openAPIRegistry);
 // After every route is mounted: the document marks the routes outside /v1 as needing no token.
 markPublicRoutes(app.openAPIRegistry);
 

@@ -58,6 +58,8 @@ export interface Config extends Vars {
 	CRUN_API_KEY?: string;
 	API_TOKENS: string[];
 	WEBHOOK_SECRETS: string[];
+	/** optional: mixed into the dashboard's session keys (src/dashboard/session.ts) */
+	DASHBOARD_SESSION_SECRET?: string;
 	/** names of required secrets that are absent */
 	missing: string[];
 	/** names of variables whose value failed validation, with why (never the value) */
@@ -108,9 +110,14 @@ export function parseConfig(raw: Record<string, unknown>): Config {
 	else if (!secrets.every((s) => webhookSecret.safeParse(s).success))
 		invalid.push({ name: "WEBHOOK_SECRET", problem: "each secret must be whsec_ followed by base64" });
 
+	const sessionSecret = str("DASHBOARD_SESSION_SECRET");
+	if (sessionSecret !== undefined && sessionSecret.length < 32)
+		invalid.push({ name: "DASHBOARD_SESSION_SECRET", problem: "must be at least 32 characters when set" });
+
 	return {
 		...settings,
 		CRUN_API_KEY: crunKey,
+		DASHBOARD_SESSION_SECRET: sessionSecret,
 		API_TOKENS: tokens,
 		WEBHOOK_SECRETS: secrets,
 		missing,

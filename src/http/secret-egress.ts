@@ -1,7 +1,8 @@
 // The last limit on what leaves: no configured secret value (CRUN_API_KEY, any API token, any
-// WEBHOOK_SECRET or its key) goes out in a response body or header, whatever put it there — an
-// upstream error message that echoes the key back, an operator's secret pasted into a field. Each
-// source still takes its own care; this makes SPEC §6 hold at the one door every response uses.
+// WEBHOOK_SECRET or its key, DASHBOARD_SESSION_SECRET) goes out in a response body or header,
+// whatever put it there — an upstream error message that echoes the key back, an operator's
+// secret pasted into a field. Each source still takes its own care; this makes SPEC §6 hold at
+// the one door every response uses.
 
 import type { MiddlewareHandler } from "hono";
 import { type Config, loadConfig } from "../core/config";
@@ -21,6 +22,7 @@ export function secretValues(config: Config): string[] {
 	if (cached) return cached;
 	const values = new Set<string>();
 	if (config.CRUN_API_KEY) values.add(config.CRUN_API_KEY);
+	if (config.DASHBOARD_SESSION_SECRET) values.add(config.DASHBOARD_SESSION_SECRET);
 	for (const entry of config.API_TOKENS) values.add(credentialOf(entry).token);
 	for (const secret of config.WEBHOOK_SECRETS) {
 		values.add(secret);

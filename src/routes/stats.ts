@@ -43,6 +43,34 @@ const StatsSchema = z
 	})
 	.openapi("Stats");
 
+/** The owner's counts at `now`, in the shape `GET /v1/stats` answers; shared with the dashboard. */
+export async function statsFor(env: Env, owner: string, now: number): Promise<z.output<typeof StatsSchema>> {
+	const s = await tokenStats(env, owner, now);
+	const byState = Object.fromEntries(WATCH_STATES.map((k) => [k, s.by_state[k] ?? 0])) as Record<
+		(typeof WATCH_STATES)[number],
+		number
+	>;
+	const byStatus = Object.fromEntries(ASSET_STATUSES.map((k) => [k, 0])) as Record<
+		(typeof ASSET_STATUSES)[number],
+		number
+	>;
+	for (const [k, n] of Object.entries(s.by_status)) byStatus[publicStatus(k)] += n;
+	return {
+		scope: "token" as const,
+		watches: { total: s.watches, by_state: byState },
+		assets: { total: s.assets, by_status: byStatus },
+		most_overdue: s.most_overdue
+			? {
+					asset_id: s.most_overdue.asset_id,
+					due_at: new Date(s.most_overdue.due_at).toISOString(),
+					overdue_ms: now - s.most_overdue.due_at,
+				}
+			: null,
+		index_shards: loadConfig(env).INDEX_SHARDS,
+		as_of: new Date(now).toISOString(),
+	};
+}
+
 stats.openapi(
 	createRoute({
 		method: "get",
@@ -59,34 +87,5 @@ stats.openapi(
 			),
 		},
 	}),
-	async (c) => {
-		const now = clock.now();
-		const s = await tokenStats(c.env, c.get("owner"), now);
-		const byState = Object.fromEntries(WATCH_STATES.map((k) => [k, s.by_state[k] ?? 0])) as Record<
-			(typeof WATCH_STATES)[number],
-			number
-		>;
-		const byStatus = Object.fromEntries(ASSET_STATUSES.map((k) => [k, 0])) as Record<
-			(typeof ASSET_STATUSES)[number],
-			number
-		>;
-		for (const [k, n] of Object.entries(s.by_status)) byStatus[publicStatus(k)] += n;
-		return c.json(
-			{
-				scope: "token" as const,
-				watches: { total: s.watches, by_state: byState },
-				assets: { total: s.assets, by_status: byStatus },
-				most_overdue: s.most_overdue
-					? {
-							asset_id: s.most_overdue.asset_id,
-							due_at: new Date(s.most_overdue.due_at).toISOString(),
-							overdue_ms: now - s.most_overdue.due_at,
-						}
-					: null,
-				index_shards: loadConfig(c.env).INDEX_SHARDS,
-				as_of: new Date(now).toISOString(),
-			},
-			200,
-		);
-	},
+	async (c) => c.json(await statsFor(c.env, c.get("owner"), clock.now()), 200),
 );

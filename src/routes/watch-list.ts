@@ -17,7 +17,7 @@ export const watchList = new OpenAPIHono<AppEnv>();
 export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 200;
 
-const ListQuery = z.strictObject({
+export const ListQuery = z.strictObject({
 	asset_id: AssetId.optional().openapi({ description: "Only watches on this asset" }),
 	state: z.enum(WATCH_STATES).optional().openapi({ description: "Only watches in this state" }),
 	limit: z.coerce
@@ -40,6 +40,35 @@ const ListQuery = z.strictObject({
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * One page of the owner's watches for a validated query, in the shape `GET /v1/watches` answers;
+ * shared with the dashboard's list. A cursor this service did not issue is a 400.
+ */
+export async function watchPage(
+	env: Env,
+	owner: string,
+	q: z.output<typeof ListQuery>,
+): Promise<z.output<typeof WatchListSchema>> {
+	const after = q.cursor === undefined ? null : decodeCursor(q.cursor);
+	if (q.cursor !== undefined && after === null)
+		throw new ValidationError("invalid query: cursor is not one this service issued", {
+			issues: [{ path: "cursor", code: "invalid_cursor", message: "not a cursor from next_cursor" }],
+		});
+	const page = await listWatches(env, owner, { asset_id: q.asset_id, state: q.state }, after, q.limit);
+	return {
+		watches: page.rows.map((w) => ({
+			id: w.id,
+			asset_id: w.asset_id,
+			state: w.state,
+			asset_status: publicStatus(w.asset_status ?? "Unknown"),
+			created_at: iso(w.created_at),
+			updated_at: iso(w.updated_at),
+			expires_at: iso(w.expires_at),
+		})),
+		next_cursor: page.next ? encodeCursor(page.next) : null,
+	};
+}
+
 watchList.openapi(
 	createRoute({
 		method: "get",
@@ -56,34 +85,5 @@ watchList.openapi(
 			),
 		},
 	}),
-	async (c) => {
-		const q = c.req.valid("query");
-		const after = q.cursor === undefined ? null : decodeCursor(q.cursor);
-		if (q.cursor !== undefined && after === null)
-			throw new ValidationError("invalid query: cursor is not one this service issued", {
-				issues: [{ path: "cursor", code: "invalid_cursor", message: "not a cursor from next_cursor" }],
-			});
-		const page = await listWatches(
-			c.env,
-			c.get("owner"),
-			{ asset_id: q.asset_id, state: q.state },
-			after,
-			q.limit,
-		);
-		return c.json(
-			{
-				watches: page.rows.map((w) => ({
-					id: w.id,
-					asset_id: w.asset_id,
-					state: w.state,
-					asset_status: publicStatus(w.asset_status ?? "Unknown"),
-					created_at: iso(w.created_at),
-					updated_at: iso(w.updated_at),
-					expires_at: iso(w.expires_at),
-				})),
-				next_cursor: page.next ? encodeCursor(page.next) : null,
-			},
-			200,
-		);
-	},
+	async (c) => c.json(await watchPage(c.env, c.get("owner"), c.req.valid("query")), 200),
 );

@@ -29,6 +29,30 @@ function stubForWatch(env: Env, id: string) {
 	return assetWatcher(env, assetId);
 }
 
+// The three single-watch operations, shared by the API below and the dashboard: each reaches the
+// watch's asset object with one RPC and throws the API's error (404, 409, 503) on failure.
+
+export async function readWatch(env: Env, owner: string, id: string): Promise<WatchView> {
+	return unwrap(stubForWatch(env, id).getWatch(id, owner));
+}
+
+/** Cancels, then forgets the edge-cached status of the asset (its `watched` may have changed). */
+export async function cancelWatch(
+	env: Env,
+	owner: string,
+	id: string,
+	requestUrl: string,
+): Promise<WatchView> {
+	const watch = await unwrap(stubForWatch(env, id).cancel(id, owner));
+	await forgetCachedStatus(requestUrl, watch.asset_id);
+	return watch;
+}
+
+export async function redeliverWatch(env: Env, owner: string, id: string): Promise<WatchView> {
+	requireConfig(loadConfig(env), "WEBHOOK_SECRET");
+	return unwrap(stubForWatch(env, id).redeliver(id, owner));
+}
+
 const watchResponse = (description: string) => ({
 	description,
 	content: { "application/json": { schema: WatchSchema } },
@@ -154,8 +178,7 @@ watches.openapi(
 	}),
 	async (c) => {
 		const { id } = c.req.valid("param");
-		const watch: WatchView = await unwrap(stubForWatch(c.env, id).getWatch(id, c.get("owner")));
-		return c.json(watch, 200);
+		return c.json(await readWatch(c.env, c.get("owner"), id), 200);
 	},
 );
 
@@ -175,9 +198,7 @@ watches.openapi(
 	}),
 	async (c) => {
 		const { id } = c.req.valid("param");
-		const watch = await unwrap(stubForWatch(c.env, id).cancel(id, c.get("owner")));
-		await forgetCachedStatus(c.req.url, watch.asset_id);
-		return c.json(watch, 200);
+		return c.json(await cancelWatch(c.env, c.get("owner"), id, c.req.url), 200);
 	},
 );
 
@@ -197,8 +218,7 @@ watches.openapi(
 		},
 	}),
 	async (c) => {
-		requireConfig(loadConfig(c.env), "WEBHOOK_SECRET");
 		const { id } = c.req.valid("param");
-		return c.json(await unwrap(stubForWatch(c.env, id).redeliver(id, c.get("owner"))), 202);
+		return c.json(await redeliverWatch(c.env, c.get("owner"), id), 202);
 	},
 );

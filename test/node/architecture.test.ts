@@ -20,7 +20,9 @@ const FLOORS: Record<string, number> = {
 	sweep: 4,
 	http: 4,
 	routes: 5,
-	"(entry)": 6,
+	// The operator's pages call what the routes call, and are mounted by the app like them.
+	dashboard: 6,
+	"(entry)": 7,
 };
 
 const sources = sourceFiles();
@@ -48,7 +50,9 @@ function importsOf(file: string): string[] {
 		const spec = m[1] as string;
 		if (spec.endsWith(".json")) continue;
 		const base = resolvePath(file, spec);
-		const found = [base, `${base}.ts`, `${base}.tsx`, `${base}/index.ts`].find((p) => textOf.has(p));
+		const found = [base, `${base}.ts`, `${base}.tsx`, `${base}/index.ts`, `${base}/index.tsx`].find((p) =>
+			textOf.has(p),
+		);
 		if (found) targets.push(found);
 	}
 	return targets;

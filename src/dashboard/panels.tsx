@@ -1,0 +1,130 @@
+// The overview's panels. Each is a small view fed by one data function, the same one an API route
+// answers with; a panel whose data cannot be had says so in its own place and the others still show.
+// A new panel (the receivers, the upstream's health) is one more entry in OVERVIEW_PANELS.
+
+import type { Child, FC } from "hono/jsx";
+import { HttpError } from "../core/errors";
+import { ASSET_STATUSES, WATCH_STATES } from "../core/states";
+import { statsFor } from "../routes/stats";
+import { BASE } from "./guards";
+import { Badge, Time } from "./layout";
+
+/** What every panel's data function may use: the caller and one read of the shared counts. */
+export interface PanelContext {
+	env: Env;
+	owner: string;
+	now: number;
+	/** `GET /v1/stats`' answer, read once per page however many panels use it */
+	stats: () => ReturnType<typeof statsFor>;
+}
+
+export function panelContext(env: Env, owner: string, now: number): PanelContext {
+	let stats: ReturnType<typeof statsFor> | undefined;
+	return { env, owner, now, stats: () => (stats ??= statsFor(env, owner, now)) };
+}
+
+export interface Panel {
+	title: string;
+	/** the panel's body, or the reason its data is unavailable */
+	render: (ctx: PanelContext) => Promise<Child>;
+}
+
+/** A panel from its data function and its view. */
+export function definePanel<T>(def: {
+	title: string;
+	load: (ctx: PanelContext) => Promise<T>;
+	View: FC<{ data: T; now: number }>;
+}): Panel {
+	return {
+		title: def.title,
+		async render(ctx) {
+			try {
+				const data = await def.load(ctx);
+				return <def.View data={data} now={ctx.now} />;
+			} catch (err) {
+				if (!(err instanceof HttpError)) throw err;
+				return <p class="muted">{`Unavailable just now: ${err.message}`}</p>;
+			}
+		},
+	};
+}
+
+const CountTable: FC<{ rows: [string, number, string | null][]; total: number; label: string }> = ({
+	rows,
+	total,
+	label,
+}) => (
+	<table>
+		<thead>
+			<tr>
+				<th>{label}</th>
+				<th class="num">count</th>
+			</tr>
+		</thead>
+		<tbody>
+			{rows.map(([name, n, href]) => (
+				<tr>
+					<td>{href ? <a href={href}>{<Badge value={name} />}</a> : <Badge value={name} />}</td>
+					<td class="num">{n}</td>
+				</tr>
+			))}
+			<tr>
+				<td>
+					<strong>total</strong>
+				</td>
+				<td class="num">
+					<strong>{total}</strong>
+				</td>
+			</tr>
+		</tbody>
+	</table>
+);
+
+export const watchesByState = definePanel({
+	title: "Watches by state",
+	load: async (ctx) => (await ctx.stats()).watches,
+	View: ({ data }) => (
+		<CountTable
+			label="state"
+			total={data.total}
+			rows={WATCH_STATES.map((s) => [s, data.by_state[s], `${BASE}/watches?state=${s}`])}
+		/>
+	),
+});
+
+export const assetsByStatus = definePanel({
+	title: "Assets by upstream status",
+	load: async (ctx) => (await ctx.stats()).assets,
+	View: ({ data }) => (
+		<CountTable
+			label="status"
+			total={data.total}
+			rows={ASSET_STATUSES.map((s) => [s, data.by_status[s], null])}
+		/>
+	),
+});
+
+export const mostOverdue = definePanel({
+	title: "Most overdue check",
+	load: async (ctx) => (await ctx.stats()).most_overdue,
+	View: ({ data, now }) =>
+		data ? (
+			<div>
+				<p>
+					<a href={`${BASE}/watches?asset_id=${encodeURIComponent(data.asset_id)}`} class="mono">
+						{data.asset_id}
+					</a>
+				</p>
+				<p>
+					due <Time iso={data.due_at} now={now} />
+				</p>
+				<p class="muted">The cron sweep re-arms an asset overdue by more than 2 minutes.</p>
+			</div>
+		) : (
+			<p class="muted">Nothing is overdue: every asset ran when it was due.</p>
+		),
+});
+
+// The receivers (GET /v1/receivers) and the upstream's health (errors by code, the shared budget,
+// the poll model) join here once their data functions exist.
+export const OVERVIEW_PANELS: readonly Panel[] = [watchesByState, assetsByStatus, mostOverdue];
