@@ -45,7 +45,7 @@ export const FAST_VARS = {
 	CALLBACK_TIMEOUT_MS: "2000",
 	// Also sets how long a check or send cut by a crash holds its lease (this + 30 s).
 	UPSTREAM_TIMEOUT_MS: "2000",
-	ALLOW_PRIVATE_CALLBACKS: "true",
+	ALLOW_PRIVATE_CALLBACKS: "loopback",
 };
 
 export function randomWebhookSecret() {
