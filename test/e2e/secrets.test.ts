@@ -3,31 +3,23 @@
 // distinct and strong, and `--out` writes a file that wrangler itself reads as a secrets file
 // (checked with `wrangler deploy --dry-run --secrets-file`, which shares `secret bulk`'s parser),
 // with mode 0600, never over an existing file, under a name git ignores.
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { Webhook } from "standardwebhooks";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import { QUIET_ENV, ROOT } from "./harness.mjs";
+import { fileMode, NODE, type ProcessResult, readText, removeDir, runProcess, tempDir } from "./machine.mjs";
 
-const exec = promisify(execFile);
-const SCRIPT = join(ROOT, "scripts", "secrets.mjs");
-const dir = mkdtempSync(join(tmpdir(), "seedance-secrets-"));
+const SCRIPT = `${ROOT}/scripts/secrets.mjs`;
+const WRANGLER = `${ROOT}/node_modules/wrangler/bin/wrangler.js`;
+const dir = tempDir("seedance-secrets-");
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeDir(dir));
 
-async function runSecrets(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-	try {
-		const { stdout, stderr } = await exec(process.execPath, [SCRIPT, ...args], { cwd: dir });
-		return { code: 0, stdout, stderr };
-	} catch (err) {
-		const e = err as { code: number; stdout: string; stderr: string };
-		return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-	}
-}
+const runSecrets = (...args: string[]): Promise<ProcessResult> =>
+	runProcess(NODE, [SCRIPT, ...args], { cwd: dir });
+
+/** base64 or base64url to its byte count. */
+const bytesOf = (b64: string) => atob(b64.replace(/-/g, "+").replace(/_/g, "/")).length;
 
 /** The KEY=value lines the way .dev.vars is read: comments skipped, single quotes taken off. */
 function dotenv(text: string): Record<string, string> {
@@ -41,10 +33,10 @@ function dotenv(text: string): Record<string, string> {
 
 function keyBytes(secret: string): number {
 	expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}$/);
-	return Buffer.from(secret.slice("whsec_".length), "base64").length;
+	return bytesOf(secret.slice("whsec_".length));
 }
 
-/** Signs and verifies a message with the reference library, as a receiver would. */
+/** Signs and verifies a message with the reference library, as the service and a receiver would. */
 function roundTrips(secret: string): boolean {
 	const wh = new Webhook(secret);
 	const payload = JSON.stringify({ type: "asset.active", data: { asset_id: "a-1" } });
@@ -56,10 +48,8 @@ function roundTrips(secret: string): boolean {
 		"webhook-signature": wh.sign(id, at, payload),
 	};
 	wh.verify(payload, headers);
-	// And a different secret does not verify it.
-	expect(() =>
-		new Webhook(`whsec_${Buffer.alloc(32, 7).toString("base64")}`).verify(payload, headers),
-	).toThrow();
+	// And another secret does not verify it.
+	expect(() => new Webhook(`whsec_${btoa("x".repeat(32))}`).verify(payload, headers)).toThrow();
 	return true;
 }
 
@@ -82,18 +72,15 @@ describe("npm run secrets (printed)", () => {
 	});
 
 	it("makes client:token entries with distinct, strong bearer tokens", async () => {
-		const [a, b] = await Promise.all([
-			runSecrets("--clients", "app,ops"),
-			runSecrets("--clients", "app,ops"),
-		]);
-		const entries = [a, b].flatMap((r) => dotenv(r.stdout).API_TOKENS?.split(",") ?? []);
+		const runs = await Promise.all([runSecrets("--clients", "app,ops"), runSecrets("--clients", "app,ops")]);
+		const entries = runs.flatMap((r) => dotenv(r.stdout).API_TOKENS?.split(",") ?? []);
 		expect(entries.map((e) => e.split(":")[0])).toEqual(["app", "ops", "app", "ops"]);
-		const tokens = entries.map((e) => e.slice(e.indexOf(":") + 1));
+		const tokens = tokensOf(entries.join(","));
 		expect(new Set(tokens).size).toBe(4);
 		for (const t of tokens) {
 			// RFC 6750 b64token, nothing API_TOKENS uses as a separator, and 32 random bytes behind it.
 			expect(t).toMatch(/^saw_[A-Za-z0-9_-]{43}$/);
-			expect(Buffer.from(t.slice(4), "base64url").length).toBe(32);
+			expect(bytesOf(t.slice(4))).toBe(32);
 		}
 	});
 
@@ -122,13 +109,13 @@ describe("npm run secrets (printed)", () => {
 });
 
 describe("npm run secrets -- --out FILE", () => {
-	const file = join(dir, "prod.secrets.json");
+	const file = `${dir}/prod.secrets.json`;
 
 	it("writes a 0600 JSON file of strings and prints no secret", async () => {
 		const { code, stdout } = await runSecrets("--clients", "app", "--out", file);
 		expect(code).toBe(0);
-		expect(statSync(file).mode & 0o777).toBe(0o600);
-		const content = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+		expect(fileMode(file)).toBe(0o600);
+		const content = JSON.parse(readText(file)) as Record<string, unknown>;
 		expect(Object.keys(content).sort()).toEqual(["API_TOKENS", "CLIENT_WEBHOOK_SECRETS", "WEBHOOK_SECRET"]);
 		for (const v of Object.values(content)) expect(typeof v).toBe("string");
 		for (const v of [...tokensOf(content.API_TOKENS as string), content.WEBHOOK_SECRET as string])
@@ -138,42 +125,29 @@ describe("npm run secrets -- --out FILE", () => {
 	});
 
 	it("refuses to overwrite an existing file, and leaves it as it was", async () => {
-		const before = readFileSync(file, "utf8");
+		const before = readText(file);
 		const again = await runSecrets("--out", file);
 		expect(again.code).toBe(1);
 		expect(again.stderr).toContain("refusing to overwrite");
-		expect(readFileSync(file, "utf8")).toBe(before);
+		expect(readText(file)).toBe(before);
 	});
 
 	it("is read by wrangler as a secrets file (deploy --dry-run --secrets-file, secret bulk's parser)", async () => {
-		const out = join(dir, "bundle");
-		const { stdout } = await exec(
-			process.execPath,
-			[
-				join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"),
-				"deploy",
-				"--dry-run",
-				"--outdir",
-				out,
-				"--secrets-file",
-				file,
-			],
-			{ cwd: ROOT, env: { ...process.env, ...QUIET_ENV } },
+		const { code, stdout, stderr } = await runProcess(
+			NODE,
+			[WRANGLER, "deploy", "--dry-run", "--outdir", `${dir}/bundle`, "--secrets-file", file],
+			{ cwd: ROOT, env: QUIET_ENV },
 		);
+		expect(code, stderr).toBe(0);
 		for (const name of ["API_TOKENS", "WEBHOOK_SECRET", "CLIENT_WEBHOOK_SECRETS"])
 			expect(stdout).toMatch(new RegExp(`env\\.${name} \\("\\(hidden\\)"\\)`));
-		const content = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-		for (const v of Object.values(content)) expect(stdout).not.toContain(v);
+		const content = JSON.parse(readText(file)) as Record<string, string>;
+		for (const v of Object.values(content)) expect(stdout + stderr).not.toContain(v);
 	});
 
 	it("uses names git ignores", async () => {
-		const { stdout } = await exec(
-			"git",
-			["check-ignore", ".secrets.json", "prod.secrets.json", "staging.secrets.json"],
-			{
-				cwd: ROOT,
-			},
-		);
-		expect(stdout.trim().split("\n")).toEqual([".secrets.json", "prod.secrets.json", "staging.secrets.json"]);
+		const names = [".secrets.json", "prod.secrets.json", "staging.secrets.json"];
+		const { stdout } = await runProcess("git", ["check-ignore", ...names], { cwd: ROOT });
+		expect(stdout.trim().split("\n")).toEqual(names);
 	});
 });
