@@ -9,6 +9,7 @@ import { version } from "../package.json";
 import type { AppEnv } from "./app-env";
 import { requireToken } from "./auth";
 import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from "./errors";
+import { rejectUnservedMethods } from "./http/allowed-methods";
 import { limitBodySize } from "./limits/body-size";
 import { limitRequestRate } from "./limits/request-rate";
 import { withholdSecrets } from "./limits/secret-egress";
@@ -35,6 +36,7 @@ app.use(withholdSecrets());
 
 app.use("/v1/*", requireToken());
 app.use("/v1/*", limitRequestRate());
+app.use(rejectUnservedMethods(() => app.routes));
 app.use("/v1/*", limitBodySize(MAX_BODY_BYTES));
 app.use("/v1/*", async (c, next) => {
 	if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "PATCH") {

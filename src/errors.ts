@@ -50,6 +50,20 @@ export class NotFoundError extends HttpError {
 	}
 }
 
+export class MethodNotAllowedError extends HttpError {
+	constructor(method: string, path: string, allowed: string[]) {
+		super(
+			405,
+			"method_not_allowed",
+			`${method} is not allowed on ${path}; use ${allowed.join(", ")}`,
+			{ allowed },
+			{
+				allow: allowed.join(", "),
+			},
+		);
+	}
+}
+
 export class PayloadTooLargeError extends HttpError {
 	constructor(limit: number) {
 		super(413, "payload_too_large", `request body exceeds ${limit} bytes`);
