@@ -119,8 +119,12 @@ export function parseConfig(raw: Record<string, unknown>): Config {
 	};
 }
 
-/** Throws 503 `not_configured` when any of `names` is missing or invalid. */
+/**
+ * Throws 503 `not_configured` when any of `names` is missing or invalid, saying which, with the
+ * same problem text `/healthz` gives (names and rules only, never a value).
+ */
 export function requireConfig(config: Config, ...names: SecretName[]): void {
-	const absent = names.filter((n) => config.missing.includes(n) || config.invalid.some((i) => i.name === n));
-	if (absent.length > 0) throw new NotConfiguredError(absent);
+	const missing = names.filter((n) => config.missing.includes(n));
+	const invalid = config.invalid.filter((i) => (names as string[]).includes(i.name));
+	if (missing.length > 0 || invalid.length > 0) throw new NotConfiguredError(missing, invalid);
 }

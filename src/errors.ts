@@ -83,9 +83,14 @@ export class RateLimitedError extends HttpError {
 }
 
 export class NotConfiguredError extends HttpError {
-	constructor(readonly variables: string[]) {
-		super(503, "not_configured", `the service is missing configuration: ${variables.join(", ")}`, {
-			missing: variables,
-		});
+	constructor(
+		readonly missing: string[],
+		readonly invalid: { name: string; problem: string }[] = [],
+	) {
+		const said = [
+			missing.length > 0 ? `missing ${missing.join(", ")}` : "",
+			...invalid.map((i) => `${i.name} is invalid (${i.problem})`),
+		].filter(Boolean);
+		super(503, "not_configured", `the service is not configured: ${said.join("; ")}`, { missing, invalid });
 	}
 }

@@ -217,7 +217,7 @@ assets.openapi(
 				"A required secret is not configured, or the upstream is in maintenance (`upstream_maintenance`)",
 				{
 					code: "not_configured",
-					message: "the service is missing configuration: CRUN_API_KEY",
+					message: "the service is not configured: missing CRUN_API_KEY",
 				},
 			),
 			...bodyErrors,
