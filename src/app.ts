@@ -65,9 +65,12 @@ app.doc31(OPENAPI_PATH, {
 	info: {
 		title: "seedance-asset-watcher",
 		version,
+		license: { name: "MIT", url: "https://spdx.org/licenses/MIT.html" },
 		description:
 			'Turns Crun\'s poll-only Seedance asset status API into signed Standard Webhooks callbacks. `/v1/*` needs `Authorization: Bearer <token>`. Every error answers `{ "error": { "code", "message", "details"? } }` with an `x-request-id` header. The callbacks this service POSTs to your `callback_url` are described under `webhooks`, with how to verify them.',
 	},
+	// Relative: the deployment that serves the document is the one it describes, under any domain.
+	servers: [{ url: "/", description: "this deployment" }],
 	security: [{ bearer: [] }],
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

@@ -97,6 +97,7 @@ function terminalAnswer(c: Context<AppEnv>, cached: CachedStatus) {
 assets.openapi(
 	createRoute({
 		method: "get",
+		operationId: "getAssetStatus",
 		path: "/{asset_id}",
 		summary: "Look up an asset's status",
 		description: [
@@ -179,6 +180,7 @@ assets.openapi(
 assets.openapi(
 	createRoute({
 		method: "post",
+		operationId: "uploadAsset",
 		path: "/upload",
 		summary: "Upload an asset through Crun, and watch it",
 		description: [

@@ -25,6 +25,7 @@ docs.get(
 
 docs.openAPIRegistry.registerPath({
 	method: "get",
+	operationId: "getApiReference",
 	path: DOCS_PATH,
 	summary: "API reference page",
 	description: "This document rendered as an interactive reference (Scalar). No auth.",
@@ -45,6 +46,7 @@ docs.openAPIRegistry.registerPath({
 
 docs.openAPIRegistry.registerPath({
 	method: "get",
+	operationId: "getOpenApiDocument",
 	path: OPENAPI_PATH,
 	summary: "OpenAPI 3.1 document",
 	description:
@@ -137,6 +139,7 @@ const upstream = (status: string, extra: Record<string, unknown> = {}) => ({
 const EVENTS = [
 	{
 		type: "asset.active",
+		operationId: "onAssetActive",
 		summary: "The asset is Active",
 		description: "Sent once the upstream reports `Active`. The asset can be used from now on.",
 		example: {
@@ -154,6 +157,7 @@ const EVENTS = [
 	},
 	{
 		type: "asset.failed",
+		operationId: "onAssetFailed",
 		summary: "The asset Failed",
 		description:
 			"Sent once the upstream reports `Failed`. The upstream's error is passed through untouched: its `data` object in `data.upstream` and its `message` in `data.upstream_message`.",
@@ -174,6 +178,7 @@ const EVENTS = [
 	},
 	{
 		type: "watch.expired",
+		operationId: "onWatchExpired",
 		summary: "The watch gave up",
 		description:
 			"Sent when the watch ends without a terminal status: `reason` is `ttl` (no terminal status within WATCH_TTL_S), `not_found` (the upstream answered 404 at least three times over at least 60 s) or `invalid_asset_id` (the upstream answered 422). `status` is the last one known.",
@@ -198,6 +203,7 @@ export function registerWebhooks(registry: OpenAPIHono["openAPIRegistry"]): void
 		registry.registerWebhook({
 			method: "post",
 			path: e.type,
+			operationId: e.operationId,
 			summary: e.summary,
 			description: `${e.description}\n\nPOSTed to the watch's \`callback_url\` with its \`callback_headers\`.\n\n${VERIFY}`,
 			tags: ["Callbacks"],

@@ -47,6 +47,7 @@ const StatsSchema = z
 stats.openapi(
 	createRoute({
 		method: "get",
+		operationId: "getStats",
 		path: "/",
 		summary: "Counts for your watches",
 		description:

@@ -63,6 +63,7 @@ const WatchListSchema = z
 watchList.openapi(
 	createRoute({
 		method: "get",
+		operationId: "listWatches",
 		path: "/",
 		summary: "List your watches",
 		description:

@@ -74,6 +74,7 @@ const watchResponse = (description: string) => ({
 watches.openapi(
 	createRoute({
 		method: "post",
+		operationId: "registerWatch",
 		path: "/",
 		summary: "Register a watch",
 		description:
@@ -108,6 +109,7 @@ export const BatchResult = z
 watches.openapi(
 	createRoute({
 		method: "post",
+		operationId: "registerWatches",
 		path: "/batch",
 		summary: "Register up to 100 watches",
 		description:
@@ -198,6 +200,7 @@ watches.openapi(
 watches.openapi(
 	createRoute({
 		method: "get",
+		operationId: "getWatch",
 		path: "/{id}",
 		summary: "Get a watch",
 		description:
@@ -219,6 +222,7 @@ watches.openapi(
 watches.openapi(
 	createRoute({
 		method: "delete",
+		operationId: "cancelWatch",
 		path: "/{id}",
 		summary: "Cancel a watch",
 		description:
@@ -241,6 +245,7 @@ watches.openapi(
 watches.openapi(
 	createRoute({
 		method: "post",
+		operationId: "redeliverWatch",
 		path: "/{id}/redeliver",
 		summary: "Send the watch's event again",
 		description:

@@ -9,6 +9,7 @@ import { call, json } from "../support/fakes";
 type Schema = { $ref?: string; example?: unknown; examples?: unknown[] };
 type Media = { schema?: Schema; example?: unknown; examples?: Record<string, unknown> };
 type Operation = {
+	operationId?: string;
 	summary?: string;
 	description?: string;
 	security?: unknown[];
@@ -18,6 +19,8 @@ type Operation = {
 };
 type Doc = {
 	openapi: string;
+	info: { title: string; version: string; license?: { name: string; url?: string } };
+	servers?: { url: string }[];
 	security: unknown[];
 	paths: Record<string, Record<string, Operation>>;
 	webhooks: Record<string, Record<string, Operation>>;
@@ -89,6 +92,21 @@ describe("the OpenAPI document", () => {
 			"GET /v1/stats 200: response example",
 		];
 		expect(missing.filter((m) => !KNOWN_GAPS.includes(m))).toEqual([]);
+	});
+
+	it("names every operation and callback with a unique operationId, and says where and under what license", async () => {
+		const doc = await documentOf();
+		const ops = [...Object.values(doc.paths), ...Object.values(doc.webhooks)].flatMap((o) =>
+			Object.values(o),
+		);
+		const ids = ops.map((op) => op.operationId);
+		expect(ids.length).toBeGreaterThanOrEqual(15);
+		expect(ids.filter((id) => typeof id !== "string" || !/^[a-z][A-Za-z]+$/.test(id))).toEqual([]);
+		expect(new Set(ids).size).toBe(ids.length);
+		expect(doc.paths["/v1/watches"]?.post?.operationId).toBe("registerWatch");
+		expect(doc.paths["/v1/assets/{asset_id}"]?.get?.operationId).toBe("getAssetStatus");
+		expect(doc.servers).toEqual([{ url: "/", description: "this deployment" }]);
+		expect(doc.info.license?.name).toBe("MIT");
 	});
 
 	it("needs a token on /v1 only", async () => {

@@ -55,4 +55,5 @@ export function startRecorder(): Promise<Recorder>;
 export function tempDir(prefix?: string): string;
 export function removeDir(path: string): void;
 export function readText(path: string): string;
+export function writeText(path: string, text: string): void;
 export function fileMode(path: string): number;

@@ -3,7 +3,7 @@
 // functions typed in machine.d.mts, so the TypeScript tests stay free of Node typings (the project
 // type-checks against the Workers types only), as harness.mjs does for the runtime.
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,6 +122,10 @@ export function removeDir(path) {
 
 export function readText(path) {
 	return readFileSync(path, "utf8");
+}
+
+export function writeText(path, text) {
+	writeFileSync(path, text);
 }
 
 /** The permission bits of a file (e.g. 0o600). */
