@@ -1,39 +1,42 @@
-// The documentation: `GET /docs` renders `/openapi.json` with Scalar (no auth), and the document
+// The documentation: `GET /docs` renders `/openapi.json` with Scalar served from this origin
+// (docs-page.ts; no auth), and the document
 // describes the callbacks this service sends as OpenAPI 3.1 `webhooks` — their body, their
 // Standard Webhooks headers, what a receiver should answer and how it verifies a signature.
 // The document itself is generated from the routes' zod schemas (`app.doc31` in app.ts).
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { AppEnv } from "../app-env";
 import { CallbackEventSchema } from "../schemas";
+import { DOCS_CSP, docsPage } from "./docs-page";
 
 export const DOCS_PATH = "/docs";
 export const OPENAPI_PATH = "/openapi.json";
 
 export const docs = new OpenAPIHono<AppEnv>();
 
-docs.get(
-	DOCS_PATH,
-	async (c, next) => {
-		// The page is static for a release; the document it loads is fetched fresh.
-		await next();
-		c.header("cache-control", "public, max-age=300");
-	},
-	Scalar({ url: OPENAPI_PATH, pageTitle: "seedance-asset-watcher API" }),
-);
+const DOCS_HTML = docsPage({ title: "seedance-asset-watcher API", openapiPath: OPENAPI_PATH });
+
+docs.get(DOCS_PATH, (c) => {
+	// The page is static for a release; the document it loads is fetched fresh.
+	c.header("cache-control", "public, max-age=300");
+	c.header("content-security-policy", DOCS_CSP);
+	c.header("x-content-type-options", "nosniff");
+	return c.html(DOCS_HTML);
+});
 
 docs.openAPIRegistry.registerPath({
 	method: "get",
 	operationId: "getApiReference",
 	path: DOCS_PATH,
 	summary: "API reference page",
-	description: "This document rendered as an interactive reference (Scalar). No auth.",
+	description:
+		"This document rendered as an interactive reference (Scalar, served from this origin: nothing is loaded from elsewhere). No auth.",
 	tags: ["Documentation"],
 	security: [],
 	responses: {
 		200: {
-			description: "An HTML page that loads the reference from a CDN and renders `/openapi.json`",
+			description:
+				"An HTML page that loads the reference's scripts from `/docs/` on this origin and renders `/openapi.json`, with a plain link to it",
 			content: {
 				"text/html": {
 					schema: z.string(),

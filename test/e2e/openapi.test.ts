@@ -65,12 +65,20 @@ it("passes redocly lint with the recommended rules: no error", async () => {
 	}
 });
 
-it("serves the reference page at /docs, pointing at the document", async () => {
+it("serves the reference page at /docs and its scripts from this origin, as JavaScript", async () => {
 	const res = await rt.fetch("/docs", { token: null });
 	expect(res.status).toBe(200);
 	expect(res.headers.get("content-type")).toMatch(/^text\/html/);
 	expect(res.headers.get("x-request-id")).toBeTruthy();
+	expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
 	const html = await res.text();
-	expect(html).toContain("/openapi.json");
-	expect(html).toMatch(/@scalar\/api-reference/);
+	expect(html).toContain('<a href="/openapi.json">');
+	const scripts = [...html.matchAll(/<script src="([^"]+)"><\/script>/g)].map((m) => m[1] as string);
+	expect(scripts).toContain("/docs/api-reference.js");
+	for (const src of scripts) {
+		const js = await rt.fetch(src, { token: null });
+		expect(js.status, src).toBe(200);
+		expect(js.headers.get("content-type"), src).toMatch(/^(text|application)\/javascript\b/);
+		await js.arrayBuffer();
+	}
 });

@@ -113,6 +113,20 @@ describe("npm start", () => {
 		await untilOutput(demo, /callback received: asset\.active for demo-asset-1 — signature verified/, 30_000);
 	});
 
+	it("serves /docs and the API reference's scripts itself (wrangler dev runs the assets build)", async () => {
+		const page = await fetch(`${demo.base}/docs`);
+		expect(page.status).toBe(200);
+		const html = await page.text();
+		const scripts = [...html.matchAll(/<script src="([^"]+)"><\/script>/g)].map((m) => m[1] as string);
+		expect(scripts).toContain("/docs/api-reference.js");
+		for (const src of scripts) {
+			const js = await fetch(`${demo.base}${src}`);
+			expect(js.status, src).toBe(200);
+			expect(js.headers.get("content-type"), src).toMatch(/^(text|application)\/javascript\b/);
+			await js.arrayBuffer();
+		}
+	});
+
 	it.each(["https://example.com/hooks", "http://10.0.0.1/x", "http://evil.localhost/cb"])(
 		"refuses a callback off this machine: %s",
 		async (url) => {
