@@ -8,7 +8,7 @@ import { DOCS_SCRIPTS } from "../../src/routes/docs-page";
 const ORIGIN = "https://watcher.test";
 const get = (path: string) => exports.default.fetch(new Request(`${ORIGIN}${path}`));
 // What the platform answers from the assets directory, before the worker would run.
-const asset = (path: string) => (env as unknown as { ASSETS: Fetcher }).ASSETS.fetch(`${ORIGIN}${path}`);
+const asset = (path: string) => env.ASSETS.fetch(`${ORIGIN}${path}`);
 
 /** Every URL the page's markup points at: src, href, action, srcset, data-url, and url(...) in styles. */
 function urlsIn(html: string): string[] {
