@@ -293,7 +293,9 @@ export type UploadBody = z.infer<typeof UploadBody>;
 export const UploadResultSchema = z
 	.object({
 		asset_id: z.string().openapi({ description: "The id Crun gave the new asset" }),
-		watch: WatchSchema.nullable().openapi({
+		// A union rather than .nullable(): on a registered schema the latter becomes
+		// allOf [Watch, {type: [object, null]}], which no null satisfies.
+		watch: z.union([WatchSchema, z.null()]).openapi({
 			description: "The new watch, or null when no callback_url was given",
 		}),
 	})

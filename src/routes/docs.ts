@@ -93,7 +93,7 @@ const event = wh.verify(rawBody, {
 Or, with this service's TypeScript client, on any \`Request\`:
 
 \`\`\`ts
-import { verifyCallback } from "seedance-asset-watcher/client";
+import { verifyCallback } from "seedance-asset-watcher-client";
 const event = await verifyCallback(request, env.WEBHOOK_SECRET); // typed; throws CallbackVerificationError
 \`\`\`
 

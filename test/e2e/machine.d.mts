@@ -53,6 +53,7 @@ export interface Recorder {
 export function startRecorder(): Promise<Recorder>;
 
 export function tempDir(prefix?: string): string;
+export function makeDir(path: string): void;
 export function removeDir(path: string): void;
 export function readText(path: string): string;
 export function writeText(path: string, text: string): void;

@@ -3,7 +3,7 @@
 // functions typed in machine.d.mts, so the TypeScript tests stay free of Node typings (the project
 // type-checks against the Workers types only), as harness.mjs does for the runtime.
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,6 +114,10 @@ export async function startRecorder() {
 
 export function tempDir(prefix = "seedance-") {
 	return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function makeDir(path) {
+	mkdirSync(path, { recursive: true });
 }
 
 export function removeDir(path) {
