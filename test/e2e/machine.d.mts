@@ -2,6 +2,8 @@
 // Node typings like harness.d.mts.
 
 export const NODE: string;
+/** This process's PATH, to put something in front of it. */
+export const PATH: string;
 
 export interface ProcessResult {
 	code: number;
@@ -57,4 +59,6 @@ export function makeDir(path: string): void;
 export function removeDir(path: string): void;
 export function readText(path: string): string;
 export function writeText(path: string, text: string): void;
+/** Writes a script the owner may run (mode 0755). */
+export function writeExecutable(path: string, text: string): void;
 export function fileMode(path: string): number;

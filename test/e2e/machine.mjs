@@ -3,12 +3,14 @@
 // functions typed in machine.d.mts, so the TypeScript tests stay free of Node typings (the project
 // type-checks against the Workers types only), as harness.mjs does for the runtime.
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const NODE = process.execPath;
+/** This process's PATH, to put something in front of it. */
+export const PATH = process.env.PATH ?? "";
 
 /** Runs a command to its end; never throws for a non-zero exit. */
 export function runProcess(command, args, { cwd, env, timeoutMs = 120_000 } = {}) {
@@ -130,6 +132,12 @@ export function readText(path) {
 
 export function writeText(path, text) {
 	writeFileSync(path, text);
+}
+
+/** Writes a script the owner may run (mode 0755). */
+export function writeExecutable(path, text) {
+	writeFileSync(path, text);
+	chmodSync(path, 0o755);
 }
 
 /** The permission bits of a file (e.g. 0o600). */
