@@ -181,7 +181,8 @@ export async function buildWorker() {
 		mkdirSync(out, { recursive: true });
 		const optionsFile = join(out, "options.json");
 		await Promise.all([
-			run([WRANGLER_BIN, "deploy", "--dry-run", "--outdir", out]),
+			// --env= : the top-level (production) configuration, said explicitly since there are environments.
+			run([WRANGLER_BIN, "deploy", "--dry-run", "--env=", "--outdir", out]),
 			run(["--input-type=module", "-e", WORKER_OPTIONS_SCRIPT, optionsFile]),
 		]);
 		const options = JSON.parse(readFileSync(optionsFile, "utf8"));

@@ -135,7 +135,7 @@ describe("npm run secrets -- --out FILE", () => {
 	it("is read by wrangler as a secrets file (deploy --dry-run --secrets-file, secret bulk's parser)", async () => {
 		const { code, stdout, stderr } = await runProcess(
 			NODE,
-			[WRANGLER, "deploy", "--dry-run", "--outdir", `${dir}/bundle`, "--secrets-file", file],
+			[WRANGLER, "deploy", "--dry-run", "--env=", "--outdir", `${dir}/bundle`, "--secrets-file", file],
 			{ cwd: ROOT, env: QUIET_ENV },
 		);
 		expect(code, stderr).toBe(0);
