@@ -1,4 +1,4 @@
-// `npm run secrets`: fresh values for every secret of SPEC §2, made here from node:crypto and
+// `npm run secrets`: fresh values for every secret (README "Configuration"), made from node:crypto and
 // nowhere else. Prints them as .dev.vars lines (CRUN_API_KEY is the operator's own: only a
 // placeholder); with `--out FILE` writes them instead to a JSON file in the form
 // `wrangler secret bulk FILE` and `wrangler deploy --secrets-file FILE` read, created with mode 0600

@@ -1,4 +1,4 @@
-// Reading the settings (SPEC §2): ALLOW_PRIVATE_CALLBACKS's three policies and how a bad value is
+// Reading the settings: ALLOW_PRIVATE_CALLBACKS's three policies and how a bad value is
 // reported, and WEBHOOK_SECRET missing versus invalid. Pure: parseConfig on plain objects.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
