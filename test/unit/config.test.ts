@@ -1,5 +1,5 @@
-// Reading the settings: ALLOW_PRIVATE_CALLBACKS's three policies and how a bad value is
-// reported, and WEBHOOK_SECRET missing versus invalid. Pure: parseConfig on plain objects.
+// Reading the settings: ALLOW_PRIVATE_CALLBACKS's three policies, and a bad value reported by
+// name (never by value) while the public policy stays. Pure: parseConfig on plain objects.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import { TEST_SECRETS } from "../support/secrets";
