@@ -7,6 +7,8 @@ import { TEST_SECRETS } from "./test/support/secrets.ts";
 
 export default defineConfig({
 	test: {
+		// Copies the API reference bundle into public/ (what wrangler's [build] does for dev and deploy).
+		globalSetup: ["./test/global-setup.mjs"],
 		projects: [
 			{
 				plugins: [

@@ -18,7 +18,7 @@ const VARS = {
 	POLL_INITIAL_MS: "500",
 	POLL_MAX_MS: "5000",
 	POLL_BACKOFF: "1.5",
-	ALLOW_PRIVATE_CALLBACKS: "true",
+	ALLOW_PRIVATE_CALLBACKS: "loopback",
 	// Throughput is the service's own: the per-token request limit would cap it at 10/s.
 	RATE_LIMIT_PER_MINUTE: "0",
 };

@@ -1,9 +1,11 @@
 // `npm start`: the whole service on one machine with nothing to configure. Starts the Crun
 // simulator (:8790) and a demo callback receiver (:8791) in this process, and the worker under
 // `wrangler dev` on http://127.0.0.1:8787 wired to both, with demo secrets made up for this run
-// and handed over in a private env file outside the repo (so .dev.vars, if any, is left alone and
-// unused). Prints the command that registers a demo watch; the receiver prints each verified
-// callback. Ctrl-C stops everything, workerd included (wrangler runs in a process group of its own).
+// (WEBHOOK_SECRET may come from the environment instead) handed over in a private env file outside
+// the repo (so .dev.vars, if any, is left alone and unused). The banner says what the demo relaxes
+// against production and prints the webhook secret, so a receiver of your own can verify too.
+// PORT, SIM_PORT and RECEIVER_PORT move the three ports. Ctrl-C stops everything, workerd included
+// (wrangler runs in a process group of its own).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,14 +17,38 @@ import { startReceiver } from "../sim/receiver.mjs";
 import { QUIET_ENV, ROOT, randomWebhookSecret } from "../test/e2e/harness.mjs";
 
 const HOST = "127.0.0.1";
-const SERVICE_PORT = 8787;
-const SIM_PORT = 8790;
-const RECEIVER_PORT = 8791;
 const TOKEN = "demo-token";
 /** How long the simulator keeps an unscripted asset Processing after its first check. */
 const PROCESSING_MS = 3000;
-// Quicker than production (2 s, growing to 60 s) so the demo callback comes within seconds.
-const DEMO_VARS = { POLL_INITIAL_MS: "1000", POLL_MAX_MS: "10000", ALLOW_PRIVATE_CALLBACKS: "true" };
+// Quicker than production (2 s, growing to 60 s) so the demo callback comes within seconds; and
+// callbacks over http to this machine only, where the demo receiver (or yours) listens.
+const DEMO_VARS = { POLL_INITIAL_MS: "1000", POLL_MAX_MS: "10000", ALLOW_PRIVATE_CALLBACKS: "loopback" };
+/** The format the service accepts (src/config.ts): whsec_ and base64, several space-separated. */
+const WEBHOOK_SECRET_FORMAT = /^whsec_[A-Za-z0-9+/]+={0,2}( +whsec_[A-Za-z0-9+/]+={0,2})*$/;
+
+function portFromEnv(name, fallback) {
+	const raw = process.env[name];
+	if (raw === undefined || raw === "") return fallback;
+	const port = Number(raw);
+	if (!Number.isInteger(port) || port < 1 || port > 65535) {
+		console.error(`${name} must be a port number (1-65535), not ${JSON.stringify(raw)}`);
+		process.exit(1);
+	}
+	return port;
+}
+
+const SERVICE_PORT = portFromEnv("PORT", 8787);
+const SIM_PORT = portFromEnv("SIM_PORT", 8790);
+const RECEIVER_PORT = portFromEnv("RECEIVER_PORT", 8791);
+
+const secretFromEnv = process.env.WEBHOOK_SECRET?.trim() || undefined;
+if (secretFromEnv !== undefined && !WEBHOOK_SECRET_FORMAT.test(secretFromEnv)) {
+	// Never echo it: even a malformed secret may be most of a real one.
+	console.error(
+		'WEBHOOK_SECRET in the environment is not a webhook secret: it must be "whsec_" followed by base64 (several space-separated to rotate). Unset it to have one made up for this run.',
+	);
+	process.exit(1);
+}
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
@@ -50,7 +76,7 @@ if (busy.length > 0) {
 const dim = (s) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[22m` : s);
 const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
 
-const secret = randomWebhookSecret();
+const secret = secretFromEnv ?? randomWebhookSecret();
 const crunKey = `sim-${randomBytes(8).toString("hex")}`;
 const crun = await startCrunSim({
 	port: SIM_PORT,
@@ -211,10 +237,20 @@ ${bold("seedance-asset-watcher is running on")} ${base}  ${dim(`(/healthz: nothi
   upstream: Crun simulator on ${crun.url}  ${dim(`(${upstreamNote})`)}
   callbacks: demo receiver on ${receiver.url}, verifying signatures with this run's webhook secret
   dashboard: ${base}/dashboard  ${dim(`(sign in with the bearer token below)`)}
-  bearer token: ${TOKEN}${existsSync(join(ROOT, ".dev.vars")) ? dim("\n  (.dev.vars is not used here: npm run dev uses it against the real Crun)") : ""}
+  bearer token: ${TOKEN}
+  webhook secret: ${secret}  ${dim(secretFromEnv ? "(from WEBHOOK_SECRET in the environment)" : "(made up for this run; set WEBHOOK_SECRET to choose it)")}${existsSync(join(ROOT, ".dev.vars")) ? dim("\n  (.dev.vars is not used here: npm run dev uses it against the real Crun)") : ""}
+
+What this demo relaxes (production keeps the defaults, see README "Configuration"):
+  - callbacks may use http and any port, but only to this machine: ALLOW_PRIVATE_CALLBACKS=loopback
+    accepts 127.0.0.0/8, [::1] and localhost and refuses every other host (production: https on 443
+    to public hosts only)
+  - polling starts at ${Number(DEMO_VARS.POLL_INITIAL_MS) / 1000} s and grows to ${Number(DEMO_VARS.POLL_MAX_MS) / 1000} s (production: 2 s to 60 s)
+  - Crun is the simulator above; the token and the secrets are this run's, not yours
 
 Watch a demo asset — run this in another terminal:
 
   ${curl}
 
-The verified callback will be printed here when it arrives (a few seconds). Ctrl-C stops everything.`);
+The verified callback will be printed here when it arrives (a few seconds). To try a receiver of
+your own, listen on 127.0.0.1, use the webhook secret above and register its URL as callback_url.
+Ctrl-C stops everything.`);

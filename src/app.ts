@@ -10,6 +10,7 @@ import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } 
 import { errorText, logEvent } from "./core/log";
 import { dashboard } from "./dashboard";
 import { registerDashboard } from "./dashboard/openapi";
+import { rejectUnservedMethods } from "./http/allowed-methods";
 import type { AppEnv } from "./http/app-env";
 import { requireToken } from "./http/auth";
 import { limitBodySize } from "./http/body-size";
@@ -38,6 +39,7 @@ app.use(withholdSecrets());
 
 app.use("/v1/*", requireToken());
 app.use("/v1/*", limitRequestRate());
+app.use(rejectUnservedMethods(() => app.routes));
 app.use("/v1/*", limitBodySize(MAX_BODY_BYTES));
 app.use("/v1/*", async (c, next) => {
 	if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "PATCH") {
@@ -68,9 +70,12 @@ app.doc31(OPENAPI_PATH, {
 	info: {
 		title: "seedance-asset-watcher",
 		version,
+		license: { name: "MIT", url: "https://spdx.org/licenses/MIT.html" },
 		description:
 			'Turns Crun\'s poll-only Seedance asset status API into signed Standard Webhooks callbacks. `/v1/*` needs `Authorization: Bearer <token>`. Every error answers `{ "error": { "code", "message", "details"? } }` with an `x-request-id` header. The callbacks this service POSTs to your `callback_url` are described under `webhooks`, with how to verify them.',
 	},
+	// Relative: the deployment that serves the document is the one it describes, under any domain.
+	servers: [{ url: "/", description: "this deployment" }],
 	security: [{ bearer: [] }],
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

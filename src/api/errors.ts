@@ -45,11 +45,14 @@ export const commonErrors = {
 		code: "unauthorized",
 		message: "the bearer token is not valid",
 	}),
-	503: errorResponse("A required secret is not configured (`not_configured`, naming it)", {
-		code: "not_configured",
-		message: "the service is missing configuration: CRUN_API_KEY",
-		details: { missing: ["CRUN_API_KEY"] },
-	}),
+	503: errorResponse(
+		"A required secret is missing or invalid (`not_configured`, naming it, never its value)",
+		{
+			code: "not_configured",
+			message: "the service is not configured: missing CRUN_API_KEY",
+			details: { missing: ["CRUN_API_KEY"], invalid: [] },
+		},
+	),
 };
 export const bodyErrors = {
 	413: errorResponse("Body over 64 KiB", {

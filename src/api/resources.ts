@@ -132,7 +132,8 @@ export const HealthSchema = z
 export const UploadResultSchema = z
 	.object({
 		asset_id: z.string().openapi({ description: "The id Crun gave the new asset" }),
-		watch: WatchSchema.nullable().openapi({
+		// A union, not .nullable(): in OpenAPI 3.1 the latter becomes allOf [Watch, null], which no value satisfies.
+		watch: z.union([WatchSchema, z.null()]).openapi({
 			description: "The new watch, or null when no callback_url was given",
 		}),
 	})

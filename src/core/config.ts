@@ -40,10 +40,11 @@ const varsSchema = z.object({
 				)
 				.max(50),
 		),
+	// true: any http(s) target (tests only); "loopback": http(s) to this machine only (the local demo).
 	ALLOW_PRIVATE_CALLBACKS: z
-		.enum(["true", "false", "1", "0", ""])
+		.enum(["true", "false", "1", "0", "loopback", ""])
 		.default("false")
-		.transform((s) => s === "true" || s === "1"),
+		.transform((s): boolean | "loopback" => (s === "loopback" ? s : s === "true" || s === "1")),
 	INDEX_SHARDS: intVar(1, 256).default(16),
 	MAX_WATCHES_PER_ASSET: intVar(1, 100_000).default(1000),
 	MAX_WATCHES_PER_TOKEN: intVar(1, 10_000_000).default(100_000),
@@ -125,8 +126,12 @@ export function parseConfig(raw: Record<string, unknown>): Config {
 	};
 }
 
-/** Throws 503 `not_configured` when any of `names` is missing or invalid. */
+/**
+ * Throws 503 `not_configured` when any of `names` is missing or invalid, saying which, with the
+ * same problem text `/healthz` gives (names and rules only, never a value).
+ */
 export function requireConfig(config: Config, ...names: SecretName[]): void {
-	const absent = names.filter((n) => config.missing.includes(n) || config.invalid.some((i) => i.name === n));
-	if (absent.length > 0) throw new NotConfiguredError(absent);
+	const missing = names.filter((n) => config.missing.includes(n));
+	const invalid = config.invalid.filter((i) => (names as string[]).includes(i.name));
+	if (missing.length > 0 || invalid.length > 0) throw new NotConfiguredError(missing, invalid);
 }

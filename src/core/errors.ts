@@ -50,6 +50,20 @@ export class NotFoundError extends HttpError {
 	}
 }
 
+export class MethodNotAllowedError extends HttpError {
+	constructor(method: string, path: string, allowed: string[]) {
+		super(
+			405,
+			"method_not_allowed",
+			`${method} is not allowed on ${path}; use ${allowed.join(", ")}`,
+			{ allowed },
+			{
+				allow: allowed.join(", "),
+			},
+		);
+	}
+}
+
 export class PayloadTooLargeError extends HttpError {
 	constructor(limit: number) {
 		super(413, "payload_too_large", `request body exceeds ${limit} bytes`);
@@ -69,9 +83,14 @@ export class RateLimitedError extends HttpError {
 }
 
 export class NotConfiguredError extends HttpError {
-	constructor(readonly variables: string[]) {
-		super(503, "not_configured", `the service is missing configuration: ${variables.join(", ")}`, {
-			missing: variables,
-		});
+	constructor(
+		readonly missing: string[],
+		readonly invalid: { name: string; problem: string }[] = [],
+	) {
+		const said = [
+			missing.length > 0 ? `missing ${missing.join(", ")}` : "",
+			...invalid.map((i) => `${i.name} is invalid (${i.problem})`),
+		].filter(Boolean);
+		super(503, "not_configured", `the service is not configured: ${said.join("; ")}`, { missing, invalid });
 	}
 }

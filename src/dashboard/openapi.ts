@@ -9,6 +9,7 @@ export function registerDashboard(registry: OpenAPIHono["openAPIRegistry"]): voi
 	registry.registerPath({
 		method: "get",
 		path: BASE,
+		operationId: "dashboard",
 		summary: "The operator's page",
 		description:
 			"Server-rendered HTML for people, not programs: watches by state and assets by status, the watch list with filters, each watch with its delivery attempts, and buttons to redeliver or cancel. Sign in on the page with an API token (no Authorization header): the answer is a session cookie (HttpOnly, Secure, SameSite=Strict, signed, 12 h) that holds no token and shows that token's watches only.",

@@ -3,12 +3,19 @@
 // Pure: only the WHATWG `URL` parser, whose normalized host (decimal/hex/octal IPv4, compressed IPv6,
 // IDNA, lowercase) is what gets judged and returned. Names are not resolved, so this is a literal-host
 // policy; fragments are allowed and kept (fetch never sends them); public IP literals are allowed.
+// `allowPrivate: "loopback"` (the local demo) turns the policy around: http or https, any port, but
+// only to this machine — 127.0.0.0/8, [::1] or the exact name `localhost` — and nowhere else.
 
 export type CallbackUrlVerdict = { ok: true; url: string } | { ok: false; reason: string };
 
 export const MAX_CALLBACK_URL_LENGTH = 2048;
 
-export function checkCallbackUrl(raw: string, options: { allowPrivate: boolean }): CallbackUrlVerdict {
+export type CallbackUrlOptions = {
+	/** false: the public policy; "loopback": this machine only, http allowed; true: anything http(s) */
+	allowPrivate: boolean | "loopback";
+};
+
+export function checkCallbackUrl(raw: string, options: CallbackUrlOptions): CallbackUrlVerdict {
 	// Checked before parsing so a huge body is never handed to the parser.
 	if (raw.length > MAX_CALLBACK_URL_LENGTH) return tooLong(raw.length);
 
@@ -22,7 +29,7 @@ export function checkCallbackUrl(raw: string, options: { allowPrivate: boolean }
 	if (url.href.length > MAX_CALLBACK_URL_LENGTH) return tooLong(url.href.length);
 
 	const scheme = url.protocol;
-	if (options.allowPrivate) {
+	if (options.allowPrivate !== false) {
 		if (scheme !== "https:" && scheme !== "http:") {
 			return refuse(`callback_url must use http or https (got ${scheme})`);
 		}
@@ -40,7 +47,11 @@ export function checkCallbackUrl(raw: string, options: { allowPrivate: boolean }
 	const host = url.hostname;
 	if (host === "" || /^\.*$/.test(host)) return refuse("callback_url must have a host");
 
-	if (options.allowPrivate) return { ok: true, url: url.href };
+	if (options.allowPrivate === true) return { ok: true, url: url.href };
+	if (options.allowPrivate === "loopback") {
+		const problem = checkLoopbackHost(host);
+		return problem === null ? { ok: true, url: url.href } : refuse(problem);
+	}
 
 	// The parser leaves `port` empty when it equals the scheme default, so an explicit ":443" passes here.
 	if (url.port !== "") return refuse(`callback_url must use port 443 (got ${url.port})`);
@@ -57,6 +68,21 @@ function refuse(reason: string): CallbackUrlVerdict {
 
 function tooLong(length: number): CallbackUrlVerdict {
 	return refuse(`callback_url must be at most ${MAX_CALLBACK_URL_LENGTH} characters (got ${length})`);
+}
+
+// ---- loopback only ----
+
+/**
+ * The host as the URL parser normalized it (every IPv4 spelling is a dotted quad by now, and IPv6
+ * compressed, so [::1] has one spelling). Only spellings that cannot leave the machine pass: `localhost` is taken
+ * exactly, since "localhost." and "*.localhost" may be handed to DNS, and IPv4-mapped forms of
+ * 127.0.0.1 are refused like everywhere else in this policy.
+ */
+function checkLoopbackHost(host: string): string | null {
+	if (host === "localhost" || host === "[::1]") return null;
+	const v4 = parseIpv4(host);
+	if (v4 !== null && inIpv4Range(v4, IPV4_LOOPBACK)) return null;
+	return `callback_url host ${host} is not on this machine: ALLOW_PRIVATE_CALLBACKS=loopback allows only 127.0.0.0/8, [::1] and localhost`;
 }
 
 // ---- host names and IPv4 ----
@@ -115,6 +141,8 @@ function inIpv4Range(addr: number, range: Ipv4Range): boolean {
 	const mask = range.bits === 0 ? 0 : (0xffffffff << (32 - range.bits)) >>> 0;
 	return (addr & mask) >>> 0 === range.base;
 }
+
+const IPV4_LOOPBACK = v4Range("127.0.0.0/8", "a loopback address");
 
 // First match wins, so the narrow broadcast entry sits before 240.0.0.0/4.
 const IPV4_BLOCKED: Ipv4Range[] = [

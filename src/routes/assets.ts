@@ -92,6 +92,7 @@ function terminalAnswer(c: Context<AppEnv>, cached: CachedStatus) {
 assets.openapi(
 	createRoute({
 		method: "get",
+		operationId: "getAssetStatus",
 		path: "/{asset_id}",
 		summary: "Look up an asset's status",
 		description: [
@@ -174,6 +175,7 @@ assets.openapi(
 assets.openapi(
 	createRoute({
 		method: "post",
+		operationId: "uploadAsset",
 		path: "/upload",
 		summary: "Upload an asset through Crun, and watch it",
 		description: [
@@ -212,7 +214,7 @@ assets.openapi(
 				"A required secret is not configured, or the upstream is in maintenance (`upstream_maintenance`)",
 				{
 					code: "not_configured",
-					message: "the service is missing configuration: CRUN_API_KEY",
+					message: "the service is not configured: missing CRUN_API_KEY",
 				},
 			),
 			...bodyErrors,

@@ -1,38 +1,42 @@
-// The documentation: `GET /docs` renders `/openapi.json` with Scalar (no auth), and the document
+// The documentation: `GET /docs` renders `/openapi.json` with Scalar served from this origin
+// (docs-page.ts; no auth), and the document
 // describes the callbacks this service sends as OpenAPI 3.1 `webhooks` — their body, their
 // Standard Webhooks headers, what a receiver should answer and how it verifies a signature.
 // The document itself is generated from the routes' zod schemas (`app.doc31` in app.ts).
 
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import { CallbackEventSchema } from "../api/resources";
 import type { AppEnv } from "../http/app-env";
+import { DOCS_CSP, docsPage } from "./docs-page";
 
 export const DOCS_PATH = "/docs";
 export const OPENAPI_PATH = "/openapi.json";
 
 export const docs = new OpenAPIHono<AppEnv>();
 
-docs.get(
-	DOCS_PATH,
-	async (c, next) => {
-		// The page is static for a release; the document it loads is fetched fresh.
-		await next();
-		c.header("cache-control", "public, max-age=300");
-	},
-	Scalar({ url: OPENAPI_PATH, pageTitle: "seedance-asset-watcher API" }),
-);
+const DOCS_HTML = docsPage({ title: "seedance-asset-watcher API", openapiPath: OPENAPI_PATH });
+
+docs.get(DOCS_PATH, (c) => {
+	// The page is static for a release; the document it loads is fetched fresh.
+	c.header("cache-control", "public, max-age=300");
+	c.header("content-security-policy", DOCS_CSP);
+	c.header("x-content-type-options", "nosniff");
+	return c.html(DOCS_HTML);
+});
 
 docs.openAPIRegistry.registerPath({
 	method: "get",
+	operationId: "getApiReference",
 	path: DOCS_PATH,
 	summary: "API reference page",
-	description: "This document rendered as an interactive reference (Scalar). No auth.",
+	description:
+		"This document rendered as an interactive reference (Scalar, served from this origin: nothing is loaded from elsewhere). No auth.",
 	tags: ["Documentation"],
 	security: [],
 	responses: {
 		200: {
-			description: "An HTML page that loads the reference from a CDN and renders `/openapi.json`",
+			description:
+				"An HTML page that loads the reference's scripts from `/docs/` on this origin and renders `/openapi.json`, with a plain link to it",
 			content: {
 				"text/html": {
 					schema: z.string(),
@@ -45,6 +49,7 @@ docs.openAPIRegistry.registerPath({
 
 docs.openAPIRegistry.registerPath({
 	method: "get",
+	operationId: "getOpenApiDocument",
 	path: OPENAPI_PATH,
 	summary: "OpenAPI 3.1 document",
 	description:
@@ -88,7 +93,7 @@ const event = wh.verify(rawBody, {
 Or, with this service's TypeScript client, on any \`Request\`:
 
 \`\`\`ts
-import { verifyCallback } from "seedance-asset-watcher/client";
+import { verifyCallback } from "seedance-asset-watcher-client";
 const event = await verifyCallback(request, env.WEBHOOK_SECRET); // typed; throws CallbackVerificationError
 \`\`\`
 
@@ -137,6 +142,7 @@ const upstream = (status: string, extra: Record<string, unknown> = {}) => ({
 const EVENTS = [
 	{
 		type: "asset.active",
+		operationId: "onAssetActive",
 		summary: "The asset is Active",
 		description: "Sent once the upstream reports `Active`. The asset can be used from now on.",
 		example: {
@@ -154,6 +160,7 @@ const EVENTS = [
 	},
 	{
 		type: "asset.failed",
+		operationId: "onAssetFailed",
 		summary: "The asset Failed",
 		description:
 			"Sent once the upstream reports `Failed`. The upstream's error is passed through untouched: its `data` object in `data.upstream` and its `message` in `data.upstream_message`.",
@@ -174,6 +181,7 @@ const EVENTS = [
 	},
 	{
 		type: "watch.expired",
+		operationId: "onWatchExpired",
 		summary: "The watch gave up",
 		description:
 			"Sent when the watch ends without a terminal status: `reason` is `ttl` (no terminal status within WATCH_TTL_S), `not_found` (the upstream answered 404 at least three times over at least 60 s) or `invalid_asset_id` (the upstream answered 422). `status` is the last one known.",
@@ -198,6 +206,7 @@ export function registerWebhooks(registry: OpenAPIHono["openAPIRegistry"]): void
 		registry.registerWebhook({
 			method: "post",
 			path: e.type,
+			operationId: e.operationId,
 			summary: e.summary,
 			description: `${e.description}\n\nPOSTed to the watch's \`callback_url\` with its \`callback_headers\`.\n\n${VERIFY}`,
 			tags: ["Callbacks"],

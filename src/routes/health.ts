@@ -12,6 +12,7 @@ export const health = new OpenAPIHono<AppEnv>();
 health.openapi(
 	createRoute({
 		method: "get",
+		operationId: "getHealth",
 		path: "/healthz",
 		summary: "Health and configuration check",
 		responses: {

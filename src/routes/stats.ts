@@ -74,6 +74,7 @@ export async function statsFor(env: Env, owner: string, now: number): Promise<z.
 stats.openapi(
 	createRoute({
 		method: "get",
+		operationId: "getStats",
 		path: "/",
 		summary: "Counts for your watches",
 		description:

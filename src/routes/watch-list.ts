@@ -72,6 +72,7 @@ export async function watchPage(
 watchList.openapi(
 	createRoute({
 		method: "get",
+		operationId: "listWatches",
 		path: "/",
 		summary: "List your watches",
 		description:

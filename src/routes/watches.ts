@@ -61,6 +61,7 @@ const watchResponse = (description: string) => ({
 watches.openapi(
 	createRoute({
 		method: "post",
+		operationId: "registerWatch",
 		path: "/",
 		summary: "Register a watch",
 		description:
@@ -86,6 +87,7 @@ watches.openapi(
 watches.openapi(
 	createRoute({
 		method: "post",
+		operationId: "registerWatches",
 		path: "/batch",
 		summary: "Register up to 100 watches",
 		description:
@@ -165,6 +167,7 @@ watches.openapi(
 watches.openapi(
 	createRoute({
 		method: "get",
+		operationId: "getWatch",
 		path: "/{id}",
 		summary: "Get a watch",
 		description:
@@ -185,6 +188,7 @@ watches.openapi(
 watches.openapi(
 	createRoute({
 		method: "delete",
+		operationId: "cancelWatch",
 		path: "/{id}",
 		summary: "Cancel a watch",
 		description:
@@ -205,6 +209,7 @@ watches.openapi(
 watches.openapi(
 	createRoute({
 		method: "post",
+		operationId: "redeliverWatch",
 		path: "/{id}/redeliver",
 		summary: "Send the watch's event again",
 		description:
@@ -213,7 +218,9 @@ watches.openapi(
 		responses: {
 			202: watchResponse("Redelivery scheduled"),
 			404: errorResponse("No such watch for this token"),
-			409: errorResponse("The watch has no event yet (or was cancelled or skipped)"),
+			409: errorResponse(
+				"The watch has no event yet (`no_event_yet`), or it was cancelled (`watch_cancelled`) or skipped (`watch_skipped`)",
+			),
 			...commonErrors,
 		},
 	}),

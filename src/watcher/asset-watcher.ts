@@ -163,12 +163,15 @@ export class AssetWatcher extends DurableObject<Env> {
 	async redeliver(id: string, owner: string): Promise<Result<WatchView>> {
 		const w = this.store.ownWatch(id, owner);
 		if (!w) return fail(404, "watch_not_found", "no such watch");
-		if (!hasDelivery(w) || w.state === "cancelled" || w.state === "skipped")
+		// A cancelled or skipped watch has nothing to send and never will: each says so by name.
+		if (w.state === "cancelled") return fail(409, "watch_cancelled", "the watch is cancelled");
+		if (w.state === "skipped")
 			return fail(
 				409,
-				"no_event_yet",
-				w.state === "cancelled" ? "the watch is cancelled" : "the watch has no event to deliver yet",
+				"watch_skipped",
+				"the watch was skipped: its asset ended with an event it did not ask for",
 			);
+		if (!hasDelivery(w)) return fail(409, "no_event_yet", "the watch has no event to deliver yet");
 		const now = clock.now();
 		this.store.restartDelivery(w, now);
 		await this.arm(now);

@@ -1,6 +1,7 @@
 // The OpenAPI document against the app that serves it: every route the app answers appears in
 // `paths` with a description and examples, routes outside /v1 need no token, the callbacks are
-// `webhooks` with their Standard Webhooks headers, and /docs renders the document without auth.
+// `webhooks` with their Standard Webhooks headers, and /docs renders the document without auth
+// (what the page loads, and from where, is checked in test/api/docs.test.ts).
 // (That the document is valid OpenAPI 3.1 is checked in test/e2e/openapi.test.ts, in Node.)
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
@@ -9,6 +10,7 @@ import { call, json } from "../support/fakes";
 type Schema = { $ref?: string; example?: unknown; examples?: unknown[] };
 type Media = { schema?: Schema; example?: unknown; examples?: Record<string, unknown> };
 type Operation = {
+	operationId?: string;
 	summary?: string;
 	description?: string;
 	security?: unknown[];
@@ -18,6 +20,8 @@ type Operation = {
 };
 type Doc = {
 	openapi: string;
+	info: { title: string; version: string; license?: { name: string; url?: string } };
+	servers?: { url: string }[];
 	security: unknown[];
 	paths: Record<string, Record<string, Operation>>;
 	webhooks: Record<string, Record<string, Operation>>;
@@ -99,6 +103,21 @@ describe("the OpenAPI document", () => {
 		expect(missing.filter((m) => !KNOWN_GAPS.includes(m))).toEqual([]);
 	});
 
+	it("names every operation and callback with a unique operationId, and says where and under what license", async () => {
+		const doc = await documentOf();
+		const ops = [...Object.values(doc.paths), ...Object.values(doc.webhooks)].flatMap((o) =>
+			Object.values(o),
+		);
+		const ids = ops.map((op) => op.operationId);
+		expect(ids.length).toBeGreaterThanOrEqual(15);
+		expect(ids.filter((id) => typeof id !== "string" || !/^[a-z][A-Za-z]+$/.test(id))).toEqual([]);
+		expect(new Set(ids).size).toBe(ids.length);
+		expect(doc.paths["/v1/watches"]?.post?.operationId).toBe("registerWatch");
+		expect(doc.paths["/v1/assets/{asset_id}"]?.get?.operationId).toBe("getAssetStatus");
+		expect(doc.servers).toEqual([{ url: "/", description: "this deployment" }]);
+		expect(doc.info.license?.name).toBe("MIT");
+	});
+
 	it("needs a token on /v1 only", async () => {
 		const doc = await documentOf();
 		expect(doc.security).toEqual([{ bearer: [] }]);
@@ -131,14 +150,14 @@ describe("the OpenAPI document", () => {
 });
 
 describe("GET /docs", () => {
-	it("renders the document with Scalar, without auth", async () => {
+	it("renders the document with the reference served from this origin, without auth", async () => {
 		const res = await call("GET", "/docs", { token: null });
 		expect(res.status).toBe(200);
 		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
 		expect(res.headers.get("cache-control")).toBe("public, max-age=300");
 		const html = await res.text();
 		expect(html).toContain("/openapi.json");
-		expect(html).toMatch(/scalar/i);
+		expect(html).toContain('<script src="/docs/api-reference.js"></script>');
 		expect(html).toContain("<title>seedance-asset-watcher API</title>");
 	});
 });

@@ -430,7 +430,8 @@ describe("cross-site requests change nothing", () => {
 		];
 		for (const [why, pending] of attempts) {
 			const res = await pending;
-			expect([401, 403, 404, 415], why).toContain(res.status);
+			// 405: a GET of a form target is a method the path does not serve.
+			expect([401, 403, 404, 405, 415], why).toContain(res.status);
 			expect(res.headers.get("set-cookie"), why).toBeNull();
 		}
 		expect((await apiWatch(w.id)).state).toBe("watching");

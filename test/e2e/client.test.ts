@@ -2,8 +2,7 @@
 // runtime, the Crun simulator (status and upload) and a Standard Webhooks receiver over loopback.
 // Every method, the typed errors with the envelope and request id, and verifyCallback on the
 // callbacks the receiver actually got (and on forged, tampered and stale ones).
-import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import {
 	CallbackVerificationError,
 	verifyCallback,
@@ -11,7 +10,9 @@ import {
 	type Watch,
 	WatcherApiError,
 	WatcherClient,
-} from "../../client/index";
+} from "seedance-asset-watcher-client";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CrunSim, startCrunSim } from "../../sim/crun.mjs";
 import { type Delivery, type Receiver, startReceiver } from "../../sim/receiver.mjs";
 import { FAST_VARS, localSecrets, type Runtime, randomWebhookSecret, startRuntime } from "./harness.mjs";

@@ -11,6 +11,8 @@ export interface BuiltWorker {
 	bindings: Record<string, string>;
 	durableObjects: Record<string, { className: string; useSQLite?: boolean }>;
 	cronTriggers: string[];
+	/** wrangler.toml [assets] as miniflare takes it (directory, binding, router settings) */
+	assets?: Record<string, unknown>;
 }
 
 export type RuntimeSecrets = {

@@ -23,6 +23,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildAssets } from "../../scripts/build-assets.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const RUNTIME_PROCESS = fileURLToPath(new URL("./runtime-process.mjs", import.meta.url));
@@ -45,7 +46,7 @@ export const FAST_VARS = {
 	CALLBACK_TIMEOUT_MS: "2000",
 	// Also sets how long a check or send cut by a crash holds its lease (this + 30 s).
 	UPSTREAM_TIMEOUT_MS: "2000",
-	ALLOW_PRIVATE_CALLBACKS: "true",
+	ALLOW_PRIVATE_CALLBACKS: "loopback",
 };
 
 export function randomWebhookSecret() {
@@ -125,6 +126,7 @@ writeFileSync(process.argv[1], JSON.stringify({
 	bindings: o.bindings,
 	durableObjects: o.durableObjects,
 	cronTriggers: o.cronTriggers,
+	assets: o.assets,
 }));
 `;
 
@@ -150,6 +152,8 @@ function pruneCache(keep) {
  * @returns {Promise<import("./harness.d.mts").BuiltWorker>}
  */
 export async function buildWorker() {
+	// The static assets are read from public/ at start, whichever bundle is cached.
+	buildAssets();
 	const dir = join(CACHE_DIR, inputsHash());
 	const manifest = join(dir, "worker.json");
 	const read = () => JSON.parse(readFileSync(manifest, "utf8"));
@@ -177,7 +181,8 @@ export async function buildWorker() {
 		mkdirSync(out, { recursive: true });
 		const optionsFile = join(out, "options.json");
 		await Promise.all([
-			run([WRANGLER_BIN, "deploy", "--dry-run", "--outdir", out]),
+			// --env= : the top-level (production) configuration, said explicitly since there are environments.
+			run([WRANGLER_BIN, "deploy", "--dry-run", "--env=", "--outdir", out]),
 			run(["--input-type=module", "-e", WORKER_OPTIONS_SCRIPT, optionsFile]),
 		]);
 		const options = JSON.parse(readFileSync(optionsFile, "utf8"));
@@ -311,6 +316,7 @@ export async function startRuntime(options = {}) {
 			compatibilityFlags: worker.compatibilityFlags,
 			durableObjects: worker.durableObjects,
 			cronTriggers: worker.cronTriggers,
+			assets: worker.assets,
 			bindings,
 			host,
 			port,

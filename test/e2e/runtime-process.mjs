@@ -49,6 +49,8 @@ process.once("message", async (config) => {
 						bindings: config.bindings,
 						durableObjects: config.durableObjects,
 						cronTriggers: config.cronTriggers,
+						// wrangler.toml [assets]: the static files answered before the worker runs.
+						assets: config.assets,
 					},
 				],
 			}),

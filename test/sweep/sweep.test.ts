@@ -15,7 +15,7 @@ import worker from "../../src/index";
 import { perShardCap, SWEEP_GRACE_MS } from "../../src/sweep/capacity";
 import { runSweep, type SweepSummary } from "../../src/sweep/sweep";
 import { HEARTBEAT_MS, shardName, shardOf } from "../../src/watch-index/shards";
-import { indexFor, WatchIndex } from "../../src/watch-index/watch-index";
+import { indexFor } from "../../src/watch-index/watch-index";
 import { call, json, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
 
@@ -313,8 +313,23 @@ describe("the index being away", () => {
 	it("never fails a registration; the asset pushes again on its next alarm", async () => {
 		const asset = unique("offline");
 		world.fakes.script(asset, { status: "Processing" });
-		const sync = vi.spyOn(WatchIndex.prototype, "sync").mockImplementation(async () => {
-			throw new Error("index overloaded");
+		// The index as the asset object sees it when it is away: every push is refused at the call.
+		// (Failing on the caller's side, rather than throwing inside the index object, keeps the
+		// runtime from reporting each refusal as an uncaught exception of the index.)
+		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+		const realShard = env.WATCH_INDEX.getByName.bind(env.WATCH_INDEX);
+		const pushes: string[] = [];
+		const sync = vi.spyOn(env.WATCH_INDEX, "getByName").mockImplementation((name: string) => {
+			const shard = realShard(name);
+			return new Proxy(shard, {
+				get(target, key) {
+					if (key !== "sync") return Reflect.get(target, key);
+					return async (push: { asset_id: string }) => {
+						pushes.push(push.asset_id);
+						throw new Error("index overloaded");
+					};
+				},
+			});
 		});
 		const w = await register(asset);
 		const listed = async () =>
@@ -331,6 +346,13 @@ describe("the index being away", () => {
 		expect(retryAt).not.toBeNull();
 		expect((retryAt as number) - world.vclock.t).toBeLessThanOrEqual(30_000);
 
+		// Both the registration's push and the retry were refused, and each refusal was logged.
+		expect(pushes.filter((a) => a === asset).length).toBeGreaterThanOrEqual(2);
+		const logged = warn.mock.calls.map((args) => JSON.parse(String(args[0])));
+		expect(logged.filter((l) => l.msg === "index push failed" && l.asset_id === asset).length).toBe(
+			pushes.filter((a) => a === asset).length,
+		);
+		expect(logged.every((l) => l.error === "index overloaded")).toBe(true);
 		sync.mockRestore();
 		await step(world.vclock, asset);
 		expect(await listed()).toMatchObject([{ id: w.id, state: "watching" }]);

@@ -33,6 +33,7 @@ const growsPastMax = `${BASE + " ".repeat(1000)}x`;
 
 const DEFAULT = { allowPrivate: false };
 const PRIVATE_OK = { allowPrivate: true };
+const LOOPBACK = { allowPrivate: "loopback" } as const;
 
 describe("checkCallbackUrl, default policy: refused", () => {
 	const rows: Refusal[] = [
@@ -268,6 +269,96 @@ describe("checkCallbackUrl, allowPrivate", () => {
 		const verdict = checkCallbackUrl(url, PRIVATE_OK);
 		expect(verdict.ok).toBe(false);
 		if (!verdict.ok) expect(verdict.reason).toMatch(why);
+	});
+});
+
+// ALLOW_PRIVATE_CALLBACKS=loopback, what `npm start` runs with: http or https on any port, to this
+// machine only. Every other target — public names and addresses included — is refused.
+describe("checkCallbackUrl, loopback only", () => {
+	const ok: Acceptance[] = [
+		accepted("http://127.0.0.1:8791/callbacks"),
+		accepted("http://127.0.0.1/"),
+		accepted("https://127.0.0.1:8443/x"),
+		accepted("http://127.255.255.254:1/"),
+		accepted("http://127.0.0.1:65535/cb?x=1#frag"),
+		accepted("http://localhost:3000/hook"),
+		accepted("http://LOCALHOST:3000/hook", "http://localhost:3000/hook"),
+		accepted("http://%6c%6fcalhost/", "http://localhost/"),
+		accepted("http://[::1]:8080/cb"),
+		accepted("http://[0:0:0:0:0:0:0:1]/", "http://[::1]/"),
+		// other spellings of 127.x that the URL parser rewrites to a dotted quad
+		accepted("http://127.1/", "http://127.0.0.1/"),
+		accepted("http://0x7f.0.0.1/", "http://127.0.0.1/"),
+		accepted("http://0x7f000001:9000/", "http://127.0.0.1:9000/"),
+		accepted("http://2130706433/", "http://127.0.0.1/"),
+		accepted("http://0177.0.0.1/", "http://127.0.0.1/"),
+		accepted("http://127.0.0.1./", "http://127.0.0.1/"),
+		// what looks like another host is not what fetch connects to: the host here is 127.0.0.1
+		accepted("http://127.0.0.1\\@example.com/", "http://127.0.0.1/@example.com/"),
+		accepted("http://127.0.0.1#@example.com/", "http://127.0.0.1/#@example.com/"),
+	];
+	const bad: Refusal[] = [
+		// public targets: the demo never sends off this machine
+		refused("https://example.com/hooks", /not on this machine/),
+		refused("http://example.com/", /not on this machine/),
+		refused("https://8.8.8.8/", /not on this machine/),
+		refused("https://[2606:4700::1111]/", /not on this machine/),
+		// private and other non-loopback local targets
+		refused("http://10.0.0.1/x", /not on this machine/),
+		refused("http://192.168.1.20:3000/cb", /not on this machine/),
+		refused("http://169.254.169.254/latest/meta-data/", /not on this machine/),
+		refused("http://0.0.0.0:8791/", /not on this machine/),
+		refused("http://0/", /not on this machine/),
+		refused("http://[::]/", /not on this machine/),
+		refused("http://[fe80::1]/", /not on this machine/),
+		refused("http://[fd00::1]/", /not on this machine/),
+		refused("http://128.0.0.1/", /not on this machine/),
+		refused("http://126.255.255.255/", /not on this machine/),
+		refused("http://printer.local/", /not on this machine/),
+		refused("http://db.internal:9000/", /not on this machine/),
+		// names that only may resolve to loopback: handed to DNS, they can lead anywhere
+		refused("http://localhost./", /host localhost\. is not on this machine/),
+		refused("http://evil.localhost/", /not on this machine/),
+		refused("http://localhost.example.com/", /not on this machine/),
+		refused("http://127.0.0.1.nip.io/", /not on this machine/),
+		// IPv4 inside IPv6: refused here as everywhere in this policy
+		refused("http://[::ffff:127.0.0.1]/", /not on this machine/),
+		refused("http://[::127.0.0.1]/", /not on this machine/),
+		refused("http://[::2]/", /not on this machine/),
+		// userinfo, including the spelling that puts a public host first
+		refused("http://user:pw@127.0.0.1/", /userinfo/),
+		refused("http://user@localhost:8787/", /userinfo/),
+		refused("http://example.com@127.0.0.1/", /userinfo/),
+		refused("http://127.0.0.1@example.com/", /userinfo/),
+		// schemes and shapes
+		refused("ftp://127.0.0.1/", /must use http or https \(got ftp:\)/),
+		refused("ws://localhost/", /must use http or https/),
+		refused("file:///etc/passwd", /must use http or https/),
+		refused("not a url", /valid absolute URL/),
+		refused("http://./", /must have a host/),
+		refused(oneOver, /at most 2048 characters/),
+	];
+
+	it.each(ok)("accepts $label", ({ url, normalized }) => {
+		expect(checkCallbackUrl(url, LOOPBACK)).toEqual({ ok: true, url: normalized });
+	});
+
+	it.each(bad)("refuses $label", ({ url, why }) => {
+		const verdict = checkCallbackUrl(url, LOOPBACK);
+		expect(verdict.ok).toBe(false);
+		if (!verdict.ok) {
+			expect(verdict.reason).toMatch(why);
+			expect(verdict.reason).toMatch(/^callback_url /);
+		}
+	});
+
+	it("names the setting and what it allows when it refuses", () => {
+		const verdict = checkCallbackUrl("https://example.com/hooks", LOOPBACK);
+		expect(verdict).toEqual({
+			ok: false,
+			reason:
+				"callback_url host example.com is not on this machine: ALLOW_PRIVATE_CALLBACKS=loopback allows only 127.0.0.0/8, [::1] and localhost",
+		});
 	});
 });
 
