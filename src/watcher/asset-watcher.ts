@@ -166,11 +166,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		// A cancelled or skipped watch has nothing to send and never will: each says so by name.
 		if (w.state === "cancelled") return fail(409, "watch_cancelled", "the watch is cancelled");
 		if (w.state === "skipped")
-			return fail(
-				409,
-				"watch_skipped",
-				"the watch was skipped: its asset ended with an event it did not ask for",
-			);
+			return fail(409, "watch_skipped", "the watch was skipped: it did not ask for its asset's event");
 		if (!hasDelivery(w)) return fail(409, "no_event_yet", "the watch has no event to deliver yet");
 		const now = clock.now();
 		this.store.restartDelivery(w, now);
