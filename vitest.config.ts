@@ -21,6 +21,8 @@ export default defineConfig({
 								CALLBACK_TIMEOUT_MS: "1000",
 								UPSTREAM_TIMEOUT_MS: "1000",
 							},
+							// Beside wrangler.toml's RATE_LIMITER: a tight one that rate-limit tests put in its place.
+							ratelimits: { RATE_LIMITER_5: { namespace_id: "1005", simple: { limit: 5, period: 60 } } },
 						},
 					}),
 				],

@@ -1,6 +1,6 @@
 // TokenQuota: one Durable Object per API token (named by the token's SHA-256, never the token).
-// It meters the token's request rate (GCRA, in memory) and keeps the set of the token's live
-// watches (watching or notifying) in SQLite, so MAX_WATCHES_PER_TOKEN holds across assets. The
+// It keeps the set of the token's live watches (watching or notifying) in SQLite, so
+// MAX_WATCHES_PER_TOKEN holds across assets. The
 // asset objects report each watch going live or finishing by id, which makes every report
 // idempotent; an audit against the asset objects heals any report lost to a crash.
 
@@ -8,9 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { clock } from "../core/clock";
 import { assetOfWatchId } from "../core/ids";
 import { migrate } from "../core/sql";
-import { decideRate } from "./rate";
 
-export type RateVerdict = { ok: true; remaining: number } | { ok: false; retryAfterS: number };
 export type ReserveVerdict = { ok: true } | { ok: false; live: number };
 
 /** Entries younger than this are never audited: their watch may still be on its way into storage. */
@@ -29,8 +27,6 @@ const MIGRATIONS = [
 ];
 
 export class TokenQuota extends DurableObject<Env> {
-	/** GCRA state. Memory only: a restarted object forgets at most one minute of metering. */
-	private tat = 0;
 	private lastAuditAt = Number.NEGATIVE_INFINITY;
 
 	constructor(ctx: DurableObjectState, env: Env) {
@@ -40,15 +36,6 @@ export class TokenQuota extends DurableObject<Env> {
 
 	private get sql() {
 		return this.ctx.storage.sql;
-	}
-
-	/** Counts one request against `limitPerMinute`; refused requests do not count. */
-	async hit(limitPerMinute: number): Promise<RateVerdict> {
-		const d = decideRate(this.tat, clock.now(), limitPerMinute);
-		this.tat = d.tat;
-		return d.allowed
-			? { ok: true, remaining: d.remaining }
-			: { ok: false, retryAfterS: d.retryAfterMs / 1000 };
 	}
 
 	/**

@@ -11,6 +11,8 @@ export interface BuiltWorker {
 	bindings: Record<string, string>;
 	durableObjects: Record<string, { className: string; useSQLite?: boolean }>;
 	cronTriggers: string[];
+	/** wrangler.toml's [[ratelimits]], by binding name */
+	ratelimits?: Record<string, { namespace_id: string; simple: { limit: number; period: number } }>;
 }
 
 export type RuntimeSecrets = {
@@ -26,6 +28,8 @@ export interface RuntimeOptions {
 	vars?: Record<string, string>;
 	/** defaults to localSecrets(): key "sim-key", token "local-token", a fresh webhook secret */
 	secrets?: Record<string, string>;
+	/** the per-token request limit per minute (RATE_LIMITER's `simple.limit`, and the var that names it); wrangler.toml's when omitted */
+	rateLimitPerMinute?: number;
 	/** Durable Object state lives here; a fresh temp folder (removed on dispose) when omitted */
 	persistDir?: string;
 	host?: string;

@@ -125,6 +125,7 @@ writeFileSync(process.argv[1], JSON.stringify({
 	bindings: o.bindings,
 	durableObjects: o.durableObjects,
 	cronTriggers: o.cronTriggers,
+	ratelimits: o.ratelimits,
 }));
 `;
 
@@ -250,6 +251,18 @@ export async function startRuntime(options = {}) {
 	const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), "seedance-runtime-")));
 	const secrets = options.secrets ?? localSecrets();
 	const bindings = { ...worker.bindings, ...options.vars, ...secrets };
+	// The binding's limit lives in its own configuration, not in a var: a different one is set on both.
+	const perMinute = options.rateLimitPerMinute;
+	const ratelimits =
+		perMinute === undefined
+			? worker.ratelimits
+			: Object.fromEntries(
+					Object.entries(worker.ratelimits ?? {}).map(([name, r]) => [
+						name,
+						{ ...r, simple: { limit: perMinute, period: 60 } },
+					]),
+				);
+	if (perMinute !== undefined) bindings.RATE_LIMIT_PER_MINUTE = String(perMinute);
 	const token = options.token ?? (secrets.API_TOKENS ?? "").split(",")[0]?.trim() ?? "";
 	const maxLines = options.maxLogLines ?? 20_000;
 	let port = options.port ?? 0;
@@ -311,6 +324,7 @@ export async function startRuntime(options = {}) {
 			compatibilityFlags: worker.compatibilityFlags,
 			durableObjects: worker.durableObjects,
 			cronTriggers: worker.cronTriggers,
+			ratelimits,
 			bindings,
 			host,
 			port,

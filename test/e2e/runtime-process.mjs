@@ -49,6 +49,7 @@ process.once("message", async (config) => {
 						bindings: config.bindings,
 						durableObjects: config.durableObjects,
 						cronTriggers: config.cronTriggers,
+						ratelimits: config.ratelimits,
 					},
 				],
 			}),

@@ -5,12 +5,12 @@
 
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_CALLBACK_HEADERS, MAX_METADATA_BYTES } from "../../src/api/requests";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
-import { decideRate } from "../../src/limits/rate";
-import { call, json, TOKEN_A, useFakeWorld } from "../support/fakes";
+import { RATE_PERIOD_S, secondsToWindowEnd } from "../../src/http/request-rate";
+import { call, json, RATE_LIMITER_5, TOKEN_A, useFakeWorld } from "../support/fakes";
 import { stepUntil } from "../support/steps";
 
 const world = useFakeWorld();
@@ -319,100 +319,159 @@ describe("live watches per asset and per token", () => {
 	});
 });
 
-describe("request rate per token", () => {
-	it("the budget is RATE_LIMIT_PER_MINUTE; beyond it 429 with Retry-After, and it refills", async () => {
-		const c = await client("rate");
+/** The binding's windows: one minute, aligned to the real clock (the service's clock is virtual here). */
+const windowOf = (ms: number) => Math.floor(ms / (RATE_PERIOD_S * 1000));
+
+/**
+ * Runs a burst inside one of the binding's windows. A burst that a window edge cut in two proves
+ * nothing, so it is run once more (each run makes its own client, so its own count).
+ */
+async function inOneWindow(burst: () => Promise<void>): Promise<void> {
+	for (let attempt = 1; ; attempt++) {
+		const before = windowOf(Date.now());
+		try {
+			await burst();
+			return;
+		} catch (err) {
+			if (windowOf(Date.now()) === before || attempt >= 3) throw err;
+		}
+	}
+}
+
+/** The tight test binding (5 per minute) in place of wrangler.toml's, and the var that names it. */
+const FIVE = { RATE_LIMITER: RATE_LIMITER_5, RATE_LIMIT_PER_MINUTE: "5" } as unknown as Record<
+	string,
+	string
+>;
+
+describe("request rate per token (the Rate Limiting binding)", () => {
+	it("the binding's limit per minute; beyond it 429 with Retry-After to the window's end", async () => {
 		world.fakes.script("rate-asset", { status: "Processing" });
-		const get = () => c.request("GET", "/v1/assets/rate-asset", undefined, { RATE_LIMIT_PER_MINUTE: "5" });
-		for (let i = 0; i < 5; i++) expect((await get()).status).toBe(200);
-		const refused = await get();
-		const err = await expectError(refused, 429, "rate_limited");
-		expect(err.error.message).toContain("5 requests per minute");
-		// One request's worth refills in 60 s / 5 = 12 s.
-		expect(refused.headers.get("retry-after")).toBe("12");
-		// Refused requests do not count against the budget.
-		for (let i = 0; i < 3; i++) expect((await get()).status).toBe(429);
-		world.vclock.advance(12_000);
-		expect((await get()).status).toBe(200);
-		expect((await get()).status).toBe(429);
+		await inOneWindow(async () => {
+			const c = await client("rate");
+			const get = () => c.request("GET", "/v1/assets/rate-asset", undefined, FIVE);
+			for (let i = 0; i < 5; i++) expect((await get()).status).toBe(200);
+			const refused = await get();
+			const err = await expectError(refused, 429, "rate_limited");
+			expect(err.error.message).toContain("5 requests per minute");
+			// Until the binding's current minute ends (it counts in windows on the real clock).
+			const retry = Number(refused.headers.get("retry-after"));
+			const left = RATE_PERIOD_S - (Math.floor(Date.now() / 1000) % RATE_PERIOD_S);
+			expect(retry).toBeGreaterThanOrEqual(1);
+			expect(retry).toBeLessThanOrEqual(RATE_PERIOD_S);
+			expect(Math.abs(retry - left)).toBeLessThanOrEqual(1);
+			for (let i = 0; i < 3; i++) expect((await get()).status).toBe(429);
+		});
 	});
 
 	it("every /v1 route counts, one token's use does not limit another, and open routes are never limited", async () => {
-		const c1 = await client("rate-one");
-		const c2 = await client("rate-two");
-		const tight = { RATE_LIMIT_PER_MINUTE: "2" };
-		expect((await c1.request("GET", "/v1/watches", undefined, tight)).status).toBe(200);
-		expect((await c1.request("POST", "/v1/watches", { nope: 1 }, tight)).status).toBe(400);
-		await expectError(await c1.request("GET", "/v1/stats", undefined, tight), 429, "rate_limited");
-		await expectError(await c1.request("DELETE", "/v1/watches/w_x", undefined, tight), 429, "rate_limited");
-		expect((await c2.request("GET", "/v1/watches", undefined, tight)).status).toBe(200);
-		for (let i = 0; i < 5; i++) {
-			expect((await app.request("/healthz", {}, { ...env, ...tight } as Env)).status).toBe(200);
+		await inOneWindow(async () => {
+			const c1 = await client("rate-one");
+			const c2 = await client("rate-two");
+			expect((await c1.request("GET", "/v1/watches", undefined, FIVE)).status).toBe(200);
+			expect((await c1.request("POST", "/v1/watches", { nope: 1 }, FIVE)).status).toBe(400);
+			expect((await c1.request("GET", "/v1/stats", undefined, FIVE)).status).toBe(200);
+			expect((await c1.request("GET", "/v1/watches/w_x", undefined, FIVE)).status).toBe(404);
+			expect((await c1.request("GET", "/v1/receivers", undefined, FIVE)).status).toBe(404);
+			await expectError(await c1.request("GET", "/v1/stats", undefined, FIVE), 429, "rate_limited");
+			await expectError(await c1.request("DELETE", "/v1/watches/w_x", undefined, FIVE), 429, "rate_limited");
+			expect((await c2.request("GET", "/v1/watches", undefined, FIVE)).status).toBe(200);
+		});
+		for (let i = 0; i < 8; i++) {
+			expect((await app.request("/healthz", {}, { ...env, ...FIVE } as Env)).status).toBe(200);
 		}
-		// Requests without a valid token are refused before they are metered.
-		for (let i = 0; i < 5; i++) {
+		// Requests without a valid token are refused before they are counted.
+		for (let i = 0; i < 8; i++) {
 			const res = await app.request("/v1/watches", { headers: { authorization: "Bearer nope" } }, {
 				...env,
-				...tight,
+				...FIVE,
 			} as Env);
 			expect(res.status).toBe(401);
 		}
 	});
 
-	it("RATE_LIMIT_PER_MINUTE=0 turns the limit off", async () => {
+	it("RATE_LIMIT_PER_MINUTE=0 turns the check off: the binding is not asked", async () => {
 		const c = await client("rate-off");
-		for (let i = 0; i < 1000; i++) {
-			const res = await c.request("GET", "/v1/watches/w_x", undefined, { RATE_LIMIT_PER_MINUTE: "0" });
+		const off = { ...FIVE, RATE_LIMIT_PER_MINUTE: "0" };
+		for (let i = 0; i < 50; i++) {
+			const res = await c.request("GET", "/v1/watches/w_x", undefined, off);
 			expect(res.status).toBe(404);
 		}
+		// The same binding, asked: the sixth request of the minute is refused.
+		await inOneWindow(async () => {
+			const d = await client("rate-on");
+			const statuses: number[] = [];
+			for (let i = 0; i < 6; i++)
+				statuses.push((await d.request("GET", "/v1/watches/w_x", undefined, FIVE)).status);
+			expect(statuses).toEqual([404, 404, 404, 404, 404, 429]);
+		});
 	});
 
-	it("the default budget is 600 per minute", async () => {
-		const c = await client("rate-default");
-		let refusedAt = -1;
-		for (let i = 0; i < 601 && refusedAt < 0; i++) {
-			// The cheapest metered request: an id that is not one of ours answers 404 without a Durable Object.
-			if ((await c.request("GET", "/v1/watches/w_x")).status === 429) refusedAt = i;
+	it("the deployed binding (wrangler.toml) allows 600 per minute", async () => {
+		await inOneWindow(async () => {
+			const c = await client("rate-default");
+			let refusedAt = -1;
+			for (let i = 0; i < 601 && refusedAt < 0; i++) {
+				// The cheapest metered request: an id that is not one of ours answers 404 without a Durable Object.
+				if ((await c.request("GET", "/v1/watches/w_x")).status === 429) refusedAt = i;
+			}
+			expect(refusedAt).toBe(600);
+		});
+	});
+
+	it("a binding that throws, rejects, answers oddly or is missing is skipped: served, never a 5xx", async () => {
+		const warnings: string[] = [];
+		const warn = vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
+			warnings.push(String(line));
+		});
+		try {
+			const broken: Record<string, unknown>[] = [
+				{
+					RATE_LIMITER: {
+						limit: () => {
+							throw new Error("limiter exploded");
+						},
+					},
+				},
+				{ RATE_LIMITER: { limit: async () => Promise.reject(new Error("limiter unreachable")) } },
+				{ RATE_LIMITER: { limit: async () => null } },
+				{ RATE_LIMITER: undefined },
+			];
+			const c = await client("rate-broken");
+			for (const extra of broken) {
+				for (let i = 0; i < 3; i++) {
+					const res = await c.request("GET", "/v1/watches/w_x", undefined, {
+						RATE_LIMIT_PER_MINUTE: "5",
+						...extra,
+					} as Record<string, string>);
+					expect(res.status).toBe(404);
+				}
+			}
+			expect(warnings.filter((w) => w.includes("rate limiter unavailable")).length).toBe(3 * 3);
+			expect(warnings.join("\n")).toContain("limiter exploded");
+			// /healthz names a missing binding while the limit is on (the runtime cannot see its number).
+			const health = await app.request("/healthz", {}, { ...env, RATE_LIMITER: undefined } as unknown as Env);
+			expect(health.status).toBe(503);
+			expect(await json(health)).toMatchObject({ invalid_config: [{ name: "RATE_LIMITER" }] });
+			const off = await app.request("/healthz", {}, {
+				...env,
+				RATE_LIMITER: undefined,
+				RATE_LIMIT_PER_MINUTE: "0",
+			} as unknown as Env);
+			expect(off.status).toBe(200);
+		} finally {
+			warn.mockRestore();
 		}
-		expect(refusedAt).toBe(600);
 	});
 });
 
-describe("decideRate (GCRA)", () => {
-	const T0 = 1_000_000;
-
-	it("allows exactly `limit` at once from idle, then one per 60 s / limit", () => {
-		for (const limit of [1, 5, 7, 600]) {
-			let tat = 0;
-			for (let i = 0; i < limit; i++) {
-				const d = decideRate(tat, T0, limit);
-				expect(d.allowed).toBe(true);
-				if (d.allowed) expect(d.remaining).toBe(limit - i - 1);
-				tat = d.tat;
-			}
-			const refused = decideRate(tat, T0, limit);
-			expect(refused.allowed).toBe(false);
-			if (!refused.allowed) expect(refused.retryAfterMs).toBeCloseTo(60_000 / limit, 3);
-			expect(decideRate(tat, T0 + 60_000 / limit, limit).allowed).toBe(true);
-		}
-	});
-
-	it("a caller that never pauses gets `limit` per rolling minute", () => {
-		let tat = 0;
-		let allowed = 0;
-		for (let t = 0; t < 10 * 60_000; t += 10) {
-			const d = decideRate(tat, T0 + t, 60);
-			tat = d.tat;
-			if (d.allowed) allowed++;
-		}
-		// 60 at once, then 60 per minute for the remaining nine minutes (±1 at the end).
-		expect(allowed).toBeGreaterThanOrEqual(60 + 9 * 60 - 1);
-		expect(allowed).toBeLessThanOrEqual(60 + 10 * 60);
-	});
-
-	it("a clock that moved back by more than a window starts afresh instead of waiting it out", () => {
-		let tat = 0;
-		for (let i = 0; i < 5; i++) tat = decideRate(tat, T0 + 3_600_000, 5).tat;
-		expect(decideRate(tat, T0, 5).allowed).toBe(true);
+describe("secondsToWindowEnd", () => {
+	it("counts down to the next minute boundary, never 0", () => {
+		const minute = 1_795_885_200_000; // a whole minute
+		expect(secondsToWindowEnd(minute)).toBe(60);
+		expect(secondsToWindowEnd(minute + 999)).toBe(60);
+		expect(secondsToWindowEnd(minute + 1_000)).toBe(59);
+		expect(secondsToWindowEnd(minute + 59_999)).toBe(1);
+		expect(secondsToWindowEnd(minute + 60_000)).toBe(60);
 	});
 });

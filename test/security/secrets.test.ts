@@ -10,7 +10,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
-import { call, Fakes, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
+import { call, Fakes, RATE_LIMITER_5, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
 import { TEST_SECRETS } from "../support/secrets";
 import { stepUntil } from "../support/steps";
 import { UploadFake } from "../support/upload-fake";
@@ -281,22 +281,14 @@ describe("a full flow with the known secrets", () => {
 			},
 			bad,
 		);
-		await seeWith(
-			"GET /v1/watches (rate limited)",
-			"/v1/watches",
-			{ headers: { authorization: `Bearer ${TOKEN_A}` } },
-			{
-				RATE_LIMIT_PER_MINUTE: "1",
-			},
-		);
-		await seeWith(
-			"GET /v1/watches (rate limited)",
-			"/v1/watches",
-			{ headers: { authorization: `Bearer ${TOKEN_A}` } },
-			{
-				RATE_LIMIT_PER_MINUTE: "1",
-			},
-		);
+		// The tight test binding (5 a minute): the sixth request is refused, whatever came before.
+		for (let i = 0; i < 6; i++)
+			await seeWith(
+				"GET /v1/watches (rate limited)",
+				"/v1/watches",
+				{ headers: { authorization: `Bearer ${TOKEN_A}` } },
+				{ RATE_LIMIT_PER_MINUTE: "5", RATE_LIMITER: RATE_LIMITER_5 },
+			);
 		const statuses = new Set(seen.map((s) => Number(/→ (\d+)/.exec(s.where)?.[1])));
 		for (const s of [400, 401, 404, 409, 413, 415, 429, 502, 503])
 			expect(statuses, `a ${s} was seen`).toContain(s);

@@ -3,7 +3,7 @@
 // a virtual clock to step through hours of schedule without waiting for them.
 
 import { reset } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, vi } from "vitest";
 import { clock } from "../../src/core/clock";
 import { TEST_SECRETS } from "./secrets";
@@ -209,6 +209,9 @@ export function useFakeWorld(options: { resetStorage?: boolean } = {}): {
 	});
 	return world;
 }
+
+/** The tight rate limiter of vitest.config.ts (5 per minute), for tests to put in RATE_LIMITER's place. */
+export const RATE_LIMITER_5 = (env as unknown as { RATE_LIMITER_5: RateLimit }).RATE_LIMITER_5;
 
 let uniqueCounter = 0;
 /** An asset id no other test of the run uses (storage is shared within a test file). */
