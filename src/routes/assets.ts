@@ -249,7 +249,7 @@ assets.openapi(
 		if (body.callback_url === undefined) return c.json({ asset_id: assetId, watch: null }, 201);
 
 		try {
-			const { watch } = await registerWatch(c.env, config, c.get("owner"), {
+			const { watch } = await registerWatch(c, config, {
 				asset_id: assetId,
 				callback_url: body.callback_url,
 				events: body.events,

@@ -53,7 +53,7 @@ watches.openapi(
 	async (c) => {
 		const config = loadConfig(c.env);
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
-		const { created, watch } = await registerWatch(c.env, config, c.get("owner"), c.req.valid("json"));
+		const { created, watch } = await registerWatch(c, config, c.req.valid("json"));
 		if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 		return c.json(watch, created ? 201 : 200);
 	},
@@ -101,7 +101,6 @@ watches.openapi(
 	async (c) => {
 		const config = loadConfig(c.env);
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
-		const owner = c.get("owner");
 		const items = c.req.valid("json").watches;
 		const results: z.infer<typeof BatchResult>[] = new Array(items.length);
 		// Registrations fan out to different Durable Objects: a few at a time keeps the batch quick.
@@ -109,7 +108,7 @@ watches.openapi(
 			const parsed = RegisterBody.safeParse(item);
 			try {
 				if (!parsed.success) throw validationError(parsed.error, `watches[${index}]`);
-				const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
+				const { created, watch } = await registerWatch(c, config, parsed.data);
 				if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 				results[index] = { index, status: created ? 201 : 200, watch };
 			} catch (err) {

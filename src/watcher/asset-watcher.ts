@@ -15,13 +15,11 @@ import { terminalEvent } from "../core/states";
 import type { CheckOutcome } from "../crun/classify";
 import { type CrunSettings, checkAsset, crunSettings } from "../crun/client";
 import { maxAttempts } from "../delivery/retry-policy";
-import { tokenQuota } from "../limits/token-quota";
 import { planCheck } from "./check-plan";
 import { deliverDue, deliverySettings } from "./delivery-flow";
 import { finishedAt, publishedVersion, publishToIndex, removeFromIndex } from "./index-sync";
 import { type LookupAnswer, UnwatchedLookups } from "./lookup";
 import { hasSchema } from "./migrations";
-import { QuotaReports } from "./quota-reports";
 import { fail, ok, type Result } from "./result";
 import type { AssetRow, WatchRow } from "./rows";
 import { AssetStore, type RegisterInput } from "./store";
@@ -43,8 +41,7 @@ export type HealResult = { found: boolean; rearmed: boolean; expired: number };
 type Registered = { created: boolean; watch: WatchView };
 
 export class AssetWatcher extends DurableObject<Env> {
-	private readonly quota = new QuotaReports();
-	private readonly store = new AssetStore(this.ctx.storage, (change) => this.quota.note(change));
+	private readonly store = new AssetStore(this.ctx.storage);
 	private readonly unwatched = new UnwatchedLookups();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
 
@@ -95,24 +92,24 @@ export class AssetWatcher extends DurableObject<Env> {
 		return null;
 	}
 
-	async register(input: RegisterInput): Promise<Result<Registered>> {
+	/**
+	 * Registers a watch, or answers the same registration already here. `tokenFull` says that the
+	 * token has reached MAX_WATCHES_PER_TOKEN (the worker counts that, src/http/watch-quota.ts):
+	 * then only an existing watch is answered. No await from the checks to the write, so two equal
+	 * registrations arriving together make one watch.
+	 */
+	async register(
+		input: RegisterInput,
+		tokenFull: { live: number } | null = null,
+	): Promise<Result<Registered>> {
 		this.store.ensureSchema();
 		const now = clock.now();
 		const conflict = this.registerConflict(input);
 		if (conflict) return conflict;
+		if (tokenFull)
+			return fail(409, "too_many_watches", `this token already has ${tokenFull.live} live watches`);
 
 		const id = newWatchId(input.assetId);
-		// MAX_WATCHES_PER_TOKEN spans assets, so the token's quota object holds the count. The slot
-		// is reserved before the watch is written; a crash in between leaves a slot its audit frees.
-		const quota = await tokenQuota(this.env, input.owner).reserve(id, this.config.MAX_WATCHES_PER_TOKEN);
-		if (!quota.ok) return fail(409, "too_many_watches", `this token already has ${quota.live} live watches`);
-		// Other calls ran while the quota answered: the same registration may have landed meanwhile.
-		const raced = this.registerConflict(input);
-		if (raced) {
-			this.quota.note({ id, owner: input.owner, live: false });
-			await this.quota.flush(this.env);
-			return raced;
-		}
 		this.store.transaction(() => {
 			this.store.insertWatch({ ...input, id, expiresAt: now + this.config.WATCH_TTL_S * 1000 }, now);
 			const a = this.store.asset() as AssetRow;
@@ -168,11 +165,6 @@ export class AssetWatcher extends DurableObject<Env> {
 		return ok(this.current(id));
 	}
 
-	/** Which of `ids` are live here (watching or notifying); the token quotas' audit asks. */
-	async liveWatchIds(ids: string[]): Promise<string[]> {
-		return this.store.liveWatchIds(ids);
-	}
-
 	// ---- RPC: status lookups --------------------------------------------------------------
 
 	/**
@@ -225,8 +217,6 @@ export class AssetWatcher extends DurableObject<Env> {
 
 	/** Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry. */
 	private async arm(atMost?: number, forceIndex = false): Promise<void> {
-		// Every path that changes a watch's state ends here, so this is where the quotas hear of it.
-		await this.quota.flush(this.env);
 		const a = this.store.asset();
 		if (!a) return;
 		const times = [
@@ -377,7 +367,7 @@ export class AssetWatcher extends DurableObject<Env> {
 /** The asset object's RPC surface, typed as the class declares it (the stub's own type widens results). */
 export type AssetWatcherRpc = Pick<
 	AssetWatcher,
-	"register" | "getWatch" | "cancel" | "redeliver" | "lookup" | "liveWatchIds" | "heal" | "purge"
+	"register" | "getWatch" | "cancel" | "redeliver" | "lookup" | "heal" | "purge"
 >;
 
 export function assetWatcher(env: Env, assetId: string): AssetWatcherRpc {

@@ -12,9 +12,6 @@ import { type AssetRow, type AttemptRow, type DeliveryRow, type WatchRow, wantsE
 /** How many of a watch's latest attempts its view shows. */
 const RECENT_ATTEMPTS = 10;
 
-/** A watch that went live (a redelivery) or finished, for the token quotas to hear of. */
-export type LivenessChange = { id: string; owner: string; live: boolean };
-
 /** A due delivery with what sending it needs from its watch. */
 export type DueDelivery = DeliveryRow & { callback_url: string; callback_headers: string };
 
@@ -33,11 +30,7 @@ export type NewWatch = RegisterInput & { id: string; expiresAt: number };
 export class AssetStore {
 	private ready = false;
 
-	constructor(
-		private readonly storage: DurableObjectStorage,
-		/** told of every watch whose liveness a write changed */
-		private readonly onLiveness: (change: LivenessChange) => void,
-	) {}
+	constructor(private readonly storage: DurableObjectStorage) {}
 
 	private get sql() {
 		return this.storage.sql;
@@ -161,15 +154,6 @@ export class AssetStore {
 			.toArray();
 	}
 
-	/** Which of `ids` are live here (watching or notifying). */
-	liveWatchIds(ids: string[]): string[] {
-		if (!this.ready) return [];
-		return ids.filter((id) => {
-			const w = this.watch(id);
-			return w !== null && isLive(w.state);
-		});
-	}
-
 	// ---- writes ---------------------------------------------------------------------------
 
 	insertWatch(w: NewWatch, now: number): void {
@@ -205,16 +189,13 @@ export class AssetStore {
 	}
 
 	setWatchState(id: string, state: WatchState, now: number): void {
-		const before = this.watch(id);
-		const live = isLive(state);
 		this.sql.exec(
 			"UPDATE watches SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?",
 			state,
 			now,
-			live ? null : now,
+			isLive(state) ? null : now,
 			id,
 		);
-		if (before && isLive(before.state) !== live) this.onLiveness({ id, owner: before.owner, live });
 	}
 
 	/**

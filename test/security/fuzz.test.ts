@@ -2,7 +2,7 @@
 // Content-Lengths, headers, query strings and paths. Whatever arrives, the answer is never a 5xx
 // caused by the input, always carries x-request-id, and every error is the envelope
 // `{ error: { code, message, details? } }`. A 4xx changes nothing: the watch and asset read back
-// identically, no watch or quota slot appears, and no request went upstream or to a receiver.
+// identically, no watch appears (the index counts none more for the token), and no request went upstream or to a receiver.
 
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
+import { liveWatchCount } from "../../src/watch-index/reads";
 import { Fakes, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
 import { UploadFake } from "../support/upload-fake";
 
@@ -84,7 +85,7 @@ async function snapshot() {
 			env.ASSET_WATCHER.getByName(FRESH),
 			(_o, state) => state.storage.sql.exec("SELECT name FROM sqlite_master").toArray().length,
 		),
-		live: await env.TOKEN_QUOTA.getByName(owner).liveCount(),
+		live: await liveWatchCount(env, owner),
 	};
 }
 

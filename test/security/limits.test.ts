@@ -1,17 +1,19 @@
 // Every abuse limit, at its edge: body size (whatever Content-Length claims), metadata size,
-// callback header count and size, live watches per asset and per token, and the per-token
-// request rate (429 with Retry-After). Limits that live in a Durable Object's own settings are
-// lowered on that object for the test; the rate limit reads the request's settings.
+// callback header count and size, live watches per asset (in the asset's object, lowered on that
+// object for the test) and per token (the worker's cached count, bursts included), and the
+// per-token request rate through the Rate Limiting binding (429 with Retry-After).
 
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_CALLBACK_HEADERS, MAX_METADATA_BYTES } from "../../src/api/requests";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
 import { RATE_PERIOD_S, secondsToWindowEnd } from "../../src/http/request-rate";
+import { COUNT_MAX_AGE_MS, forgetLocalCounts } from "../../src/http/watch-quota";
+import { liveWatchCount } from "../../src/watch-index/reads";
 import { call, json, RATE_LIMITER_5, TOKEN_A, useFakeWorld } from "../support/fakes";
-import { stepUntil } from "../support/steps";
+import { step, stepUntil } from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -182,13 +184,24 @@ async function lowerAssetLimits(assetId: string, vars: Record<string, string>): 
 	});
 }
 
-/** A fresh client identity for tests that count per token: its own owner, its own quota object. */
-async function client(name: string) {
-	const token = `tok_${name}_${Math.random().toString(36).slice(2, 10)}`;
-	const settings = { ...env, API_TOKENS: `${name}:${token}` } as Env;
-	const owner = await hashToken(`client:${name}`);
-	const request = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
-		app.request(
+/**
+ * A fresh client identity for tests that count per token: its own owner, so its own count and its
+ * own rate-limit key. Each request runs with an execution context, and whatever it left to run in
+ * the background (a refresh of the token's count) finishes before the test goes on.
+ */
+async function client(name: string, vars: Record<string, string> = {}) {
+	const id = `${name}-${Math.random().toString(36).slice(2, 8)}`;
+	const token = `tok_${id}_${Math.random().toString(36).slice(2, 10)}`;
+	const settings = { ...env, API_TOKENS: `${id}:${token}`, ...vars } as Env;
+	const owner = await hashToken(`client:${id}`);
+	const request = async (
+		method: string,
+		path: string,
+		body?: unknown,
+		extra: Record<string, unknown> = {},
+	) => {
+		const ctx = createExecutionContext();
+		const res = await app.request(
 			path,
 			{
 				method,
@@ -199,12 +212,28 @@ async function client(name: string) {
 				body: body === undefined ? undefined : JSON.stringify(body),
 			},
 			{ ...settings, ...extra } as Env,
+			ctx,
 		);
-	const live = () => env.TOKEN_QUOTA.getByName(owner).liveCount();
-	return { token, owner, request, live };
+		await waitOnExecutionContext(ctx);
+		return res;
+	};
+	/** The token's live watches as the index shards hold them (what its count is refreshed from). */
+	const live = () => liveWatchCount(env, owner);
+	const register = (assetId: string, extra: Record<string, unknown> = {}) =>
+		request("POST", "/v1/watches", {
+			asset_id: assetId,
+			callback_url: `https://receiver.example/${assetId}`,
+			...extra,
+		});
+	return { token, owner, request, register, live };
 }
 
-describe("live watches per asset and per token", () => {
+/** Runs the alarm a registration set (the first check, and the push to the index shard). */
+const settle = async (...assetIds: string[]) => {
+	for (const a of assetIds) await step(world.vclock, a);
+};
+
+describe("live watches per asset", () => {
 	it("MAX_WATCHES_PER_ASSET: the next live watch is 409 until one finishes", async () => {
 		const asset = unique("per-asset");
 		await lowerAssetLimits(asset, { MAX_WATCHES_PER_ASSET: "2" });
@@ -230,41 +259,106 @@ describe("live watches per asset and per token", () => {
 			(await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url(2) } })).status,
 		).toBe(201);
 	});
+});
 
-	it("MAX_WATCHES_PER_TOKEN counts across assets; a finished watch frees its slot", async () => {
-		const c = await client("pertoken");
-		const assets = [unique("pt"), unique("pt"), unique("pt")];
-		for (const a of assets) await lowerAssetLimits(a, { MAX_WATCHES_PER_TOKEN: "2" });
-		const reg = (a: string) =>
-			c.request("POST", "/v1/watches", { asset_id: a, callback_url: `https://receiver.example/${a}` });
-		const w0 = await json<Watch>(await reg(assets[0] as string));
-		expect((await reg(assets[1] as string)).status).toBe(201);
-		expect(await c.live()).toBe(2);
-		const err = await expectError(await reg(assets[2] as string), 409, "too_many_watches");
-		expect(err.error.message).toMatch(/token/);
+describe("live watches per token (MAX_WATCHES_PER_TOKEN, from a cached count)", () => {
+	afterEach(() => forgetLocalCounts());
+
+	it("counts across assets; an existing watch is answered at the limit; a refused one leaves nothing", async () => {
+		const c = await client("pertoken", { MAX_WATCHES_PER_TOKEN: "2" });
+		const [a0, a1, a2] = [unique("pt"), unique("pt"), unique("pt")] as [string, string, string];
+		const w0 = await json<Watch>(await c.register(a0));
+		expect((await c.register(a1)).status).toBe(201);
+		const err = await expectError(await c.register(a2), 409, "too_many_watches");
+		expect(err.error.message).toContain("this token already has 2 live watches");
 		// A refused registration leaves nothing behind.
+		expect((await c.request("GET", `/v1/assets/${a2}`)).status).toBe(404);
+		await settle(a0, a1);
 		expect(await c.live()).toBe(2);
-		const lookup = await c.request("GET", `/v1/assets/${assets[2]}`);
-		expect(lookup.status).toBe(404);
-
 		// Re-registering an existing watch at the limit is not refused.
-		expect((await reg(assets[1] as string)).status).toBe(200);
+		expect((await c.register(a1)).status).toBe(200);
+
+		// A cancel frees the slot in the index at once; the token's count follows within
+		// COUNT_MAX_AGE_MS, because a refusal is only ever made from a count younger than that.
 		expect((await c.request("DELETE", `/v1/watches/${w0.id}`)).status).toBe(200);
 		expect(await c.live()).toBe(1);
-		expect((await reg(assets[2] as string)).status).toBe(201);
+		expect((await c.register(a2)).status).toBe(409);
+		world.vclock.advance(COUNT_MAX_AGE_MS + 1);
+		expect((await c.register(a2)).status).toBe(201);
+		await settle(a2);
 		expect(await c.live()).toBe(2);
 	});
 
-	it("the quota follows each watch: live while watching or notifying, freed when delivered, taken again on redeliver", async () => {
+	it("a registration under the limit waits on no count: an index that cannot answer stops only the refresh", async () => {
+		const c = await client("no-wait", { MAX_WATCHES_PER_TOKEN: "5" });
+		await c.register(unique("nw"));
+		const broken = {
+			WATCH_INDEX: {
+				getByName: () => {
+					throw new Error("index unreachable");
+				},
+			},
+		};
+		world.vclock.advance(COUNT_MAX_AGE_MS + 1);
+		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+		try {
+			const asset = unique("nw");
+			const res = await c.request(
+				"POST",
+				"/v1/watches",
+				{ asset_id: asset, callback_url: "https://receiver.example/nw" },
+				broken,
+			);
+			expect(res.status).toBe(201);
+			expect(warn.mock.calls.map((w) => String(w[0])).join("\n")).toContain(
+				"token watch count not refreshed",
+			);
+		} finally {
+			warn.mockRestore();
+		}
+	});
+
+	it("a concurrent burst from one isolate stops exactly at the limit", async () => {
+		const c = await client("burst", { MAX_WATCHES_PER_TOKEN: "3" });
+		const warm = unique("b");
+		expect((await c.register(warm)).status).toBe(201);
+		const assets = Array.from({ length: 10 }, () => unique("b"));
+		const statuses = (await Promise.all(assets.map((a) => c.register(a)))).map((r) => r.status);
+		expect(statuses.filter((s) => s === 201).length).toBe(2);
+		expect(statuses.filter((s) => s === 409).length).toBe(8);
+		for (const [i, a] of assets.entries()) if (statuses[i] === 201) await settle(a);
+		await settle(warm);
+		expect(await c.live()).toBe(3);
+	});
+
+	it("a burst split between isolates passes the limit by what the others added within the count's age, then stops", async () => {
+		const c = await client("split", { MAX_WATCHES_PER_TOKEN: "4" });
+		const first = [unique("s"), unique("s")];
+		for (const a of first) expect((await c.register(a)).status).toBe(201);
+		// A second isolate of the same location: its count starts from the one the first stored in
+		// the Workers cache, which does not hold the first isolate's two new watches.
+		forgetLocalCounts();
+		const second = Array.from({ length: 5 }, () => unique("s"));
+		const statuses: number[] = [];
+		for (const a of second) statuses.push((await c.register(a)).status);
+		expect(statuses).toEqual([201, 201, 201, 201, 409]);
+		await settle(...first, ...second.slice(0, 4));
+		// Over by the two the other isolate added: the bound README § Security and limits states.
+		expect(await c.live()).toBe(6);
+		world.vclock.advance(COUNT_MAX_AGE_MS + 1);
+		const refused = await expectError(await c.register(unique("s")), 409, "too_many_watches");
+		expect(refused.error.message).toContain("this token already has 6 live watches");
+		// A third isolate reads the refreshed count from the cache.
+		forgetLocalCounts();
+		await expectError(await c.register(unique("s")), 409, "too_many_watches");
+	});
+
+	it("follows each watch: live while watching or notifying, freed when delivered, taken again on redeliver", async () => {
 		const c = await client("lifecycle");
 		const asset = unique("life");
 		world.fakes.script(asset, { status: "Processing" }, { status: "Active" });
-		const w = await json<Watch>(
-			await c.request("POST", "/v1/watches", {
-				asset_id: asset,
-				callback_url: `https://receiver.example/${asset}`,
-			}),
-		);
+		const w = await json<Watch>(await c.register(asset));
+		await settle(asset);
 		expect(await c.live()).toBe(1);
 		const state = async () => (await json<Watch>(await c.request("GET", `/v1/watches/${w.id}`))).state;
 		await stepUntil(world.vclock, asset, async () => (await state()) === "delivered");
@@ -279,12 +373,7 @@ describe("live watches per asset and per token", () => {
 		const c = await client("skipped");
 		const asset = unique("skip");
 		world.fakes.script(asset, { status: "Active" });
-		const first = await json<Watch>(
-			await c.request("POST", "/v1/watches", {
-				asset_id: asset,
-				callback_url: "https://receiver.example/s1",
-			}),
-		);
+		const first = await json<Watch>(await c.register(asset));
 		const state = async () => (await json<Watch>(await c.request("GET", `/v1/watches/${first.id}`))).state;
 		await stepUntil(world.vclock, asset, async () => (await state()) === "delivered");
 		const res = await c.request("POST", "/v1/watches", {
@@ -293,29 +382,24 @@ describe("live watches per asset and per token", () => {
 			events: ["asset.failed"],
 		});
 		expect((await json<Watch>(res)).state).toBe("skipped");
+		await settle(asset);
 		expect(await c.live()).toBe(0);
 	});
 
-	it("reports are idempotent, and an audit frees slots whose watch never came to be", async () => {
-		const quota = env.TOKEN_QUOTA.getByName(unique("quota-owner"));
-		const phantom = "w_abcdefghijklmnopqrst_bmV2ZXItd3JpdHRlbg"; // asset "never-written"
-		expect(await quota.reserve(phantom, 2)).toEqual({ ok: true });
-		expect(await quota.reserve(phantom, 2)).toEqual({ ok: true });
-		expect(await quota.liveCount()).toBe(1);
-		expect(await quota.reserve("w_bbbbbbbbbbbbbbbbbbbb_bmV2ZXItd3JpdHRlbg", 2)).toEqual({ ok: true });
-		// Full, and both entries are too young to audit.
-		expect(await quota.reserve("w_cccccccccccccccccccc_bmV2ZXItd3JpdHRlbg", 2)).toEqual({
-			ok: false,
-			live: 2,
-		});
-		await quota.update({ live: [], finished: ["w_bbbbbbbbbbbbbbbbbbbb_bmV2ZXItd3JpdHRlbg"] });
-		await quota.update({ live: [], finished: ["w_bbbbbbbbbbbbbbbbbbbb_bmV2ZXItd3JpdHRlbg"] });
-		expect(await quota.liveCount()).toBe(1);
-		expect(await quota.reserve("w_cccccccccccccccccccc_bmV2ZXItd3JpdHRlbg", 2)).toEqual({ ok: true });
-		// Two minutes on, the asset object says neither watch exists: the audit frees both.
-		world.vclock.advance(120_000);
-		expect(await quota.reserve("w_dddddddddddddddddddd_bmV2ZXItd3JpdHRlbg", 2)).toEqual({ ok: true });
-		expect(await quota.liveCount()).toBe(1);
+	it("a Workers cache that throws is skipped: the count lives on in memory", async () => {
+		const c = await client("cache-down", { MAX_WATCHES_PER_TOKEN: "2" });
+		const match = vi.spyOn(caches.default, "match").mockRejectedValue(new Error("cache down"));
+		const put = vi.spyOn(caches.default, "put").mockRejectedValue(new Error("cache down"));
+		try {
+			expect((await c.register(unique("cd"))).status).toBe(201);
+			expect((await c.register(unique("cd"))).status).toBe(201);
+			await expectError(await c.register(unique("cd")), 409, "too_many_watches");
+			expect(match).toHaveBeenCalled();
+			expect(put).toHaveBeenCalled();
+		} finally {
+			match.mockRestore();
+			put.mockRestore();
+		}
 	});
 });
 
