@@ -130,7 +130,10 @@ export class AssetWatcher extends DurableObject<Env> {
 				});
 			}
 		});
-		await this.arm();
+		// One object hop: the alarm, due now, does the first check (or sends what a terminal asset
+		// owes) and pushes the new watch to the index. If that push fails the asset stays pending
+		// and the alarm tries again; the sweep heals whatever is left.
+		await this.wakeBy(now);
 		return ok({ created: true, watch: this.current(id) });
 	}
 
@@ -195,8 +198,9 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (!hasSchema(this.ctx.storage)) return;
 		this.store.ensureSchema();
 		// A safety net first: if this run dies mid-way (crash, eviction, deploy), the object
-		// wakes again when the leases below run out, whether or not the platform retries.
-		await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
+		// wakes again when the leases below run out, whether or not the platform retries. A run
+		// with no check, attempt or expiry due (a registration's index push) has no lease to guard.
+		if (this.workDue(clock.now())) await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
 		const steps: [string, () => Promise<void> | void][] = [
 			["expire", () => this.expireOverdueWatches(clock.now())],
 			["check", () => this.checkIfDue()],
@@ -213,6 +217,23 @@ export class AssetWatcher extends DurableObject<Env> {
 		}
 		// An unexpected failure must not leave the asset without a clock: try again soon.
 		await this.arm(failed ? clock.now() + FAILED_RUN_RETRY_MS : undefined);
+	}
+
+	/** The alarm fires by `at` at the latest (it is only ever brought forward here). */
+	private async wakeBy(at: number): Promise<void> {
+		const current = await this.ctx.storage.getAlarm();
+		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+	}
+
+	/** A check, a delivery attempt or a TTL expiry is due by `now`. */
+	private workDue(now: number): boolean {
+		const a = this.store.asset();
+		const due = [
+			a && this.store.isPolling(a) ? a.next_check_at : null,
+			this.store.nextAttemptAt(),
+			this.store.nextExpiryAt(),
+		];
+		return due.some((t) => t !== null && t <= now);
 	}
 
 	/** Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry. */

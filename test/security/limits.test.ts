@@ -13,7 +13,7 @@ import { RATE_PERIOD_S, secondsToWindowEnd } from "../../src/http/request-rate";
 import { COUNT_MAX_AGE_MS, forgetLocalCounts } from "../../src/http/watch-quota";
 import { liveWatchCount } from "../../src/watch-index/reads";
 import { call, json, RATE_LIMITER_5, TOKEN_A, useFakeWorld } from "../support/fakes";
-import { step, stepUntil } from "../support/steps";
+import { runDue, stepUntil } from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -230,7 +230,7 @@ async function client(name: string, vars: Record<string, string> = {}) {
 
 /** Runs the alarm a registration set (the first check, and the push to the index shard). */
 const settle = async (...assetIds: string[]) => {
-	for (const a of assetIds) await step(world.vclock, a);
+	for (const a of assetIds) await runDue(world.vclock, a);
 };
 
 describe("live watches per asset", () => {

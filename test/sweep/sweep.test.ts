@@ -17,7 +17,7 @@ import { runSweep, type SweepSummary } from "../../src/sweep/sweep";
 import { HEARTBEAT_MS, shardName, shardOf } from "../../src/watch-index/shards";
 import { indexFor, WatchIndex } from "../../src/watch-index/watch-index";
 import { call, json, unique, useFakeWorld } from "../support/fakes";
-import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
+import { alarmAt, runDue, step, stepUntil, stubOf } from "../support/steps";
 
 const TTL_MS = Number(env.WATCH_TTL_S) * 1000;
 const RETENTION_MS = Number(env.RETENTION_S) * 1000;
@@ -171,6 +171,7 @@ describe("purge", () => {
 		// The asset id can be watched again from scratch.
 		const again = await register(asset, url);
 		expect(again.id).not.toBe(w.id);
+		await runDue(world.vclock, asset);
 		const page = await json<{ watches: { id: string }[] }>(
 			await call("GET", `/v1/watches?asset_id=${asset}`),
 		);
