@@ -189,7 +189,10 @@ export class AssetWatcher extends DurableObject<Env> {
 			await this.arm();
 		}
 		const fresh = this.store.asset() as AssetRow;
-		return ok({ found: true, view: assetView(fresh, true, this.store.isPolling(fresh)) });
+		const polling = this.store.isPolling(fresh);
+		// Nothing changes the status before the next check, except a check already in flight.
+		const holdsUntil = polling && !this.checkInFlight ? fresh.next_check_at : null;
+		return ok({ found: true, view: assetView(fresh, true, polling), holdsUntil });
 	}
 
 	// ---- the alarm ------------------------------------------------------------------------

@@ -10,7 +10,11 @@ import type { AssetView } from "./views";
 /** Unwatched lookups are answered from memory for this long, however many arrive. */
 export const LOOKUP_CACHE_MS = 5_000;
 
-export type LookupAnswer = { found: true; view: AssetView } | { found: false };
+/**
+ * A lookup's answer. `holdsUntil` (watched, non-terminal answers): nothing can change the answer
+ * before then, so the edge may serve it until then; null when it may change at any moment.
+ */
+export type LookupAnswer = { found: true; view: AssetView; holdsUntil?: number | null } | { found: false };
 
 export class UnwatchedLookups {
 	private cached: { at: number; answer: Promise<Result<LookupAnswer>> } | null = null;
