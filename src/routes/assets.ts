@@ -17,6 +17,7 @@ import { errorText, logEvent } from "../core/log";
 import { type CrunSettings, crunSettings, uploadAsset } from "../crun/client";
 import { uploadError } from "../crun/upload-answer";
 import type { AppEnv } from "../http/app-env";
+import { MAX_WAIT_S, waitPreference } from "../http/prefer";
 import {
 	type CachedStatus,
 	cacheableUntil,
@@ -31,16 +32,30 @@ import {
 } from "../http/status-cache";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
+import type { AssetView } from "../watcher/views";
 import { checkRegistration, registerWatch } from "./registration";
 
 export const assets = new OpenAPIHono<AppEnv>();
 
-/** An answer as the edge keeps it: ETag, the remaining lifetime as the client's max-age, 304 on a match. */
-function cachedAnswer(c: Context<AppEnv>, entry: CachedStatus) {
+/**
+ * An answer as the edge keeps it: ETag, the remaining lifetime as the client's max-age, 304 on a
+ * match. To a request that waits, `no-cache`: its next wait must reach the service, not a cache.
+ */
+function cachedAnswer(c: Context<AppEnv>, entry: CachedStatus, waiting: boolean) {
 	const maxAge = Math.max(0, Math.floor((entry.freshUntil - clock.now()) / 1000));
-	const headers = { etag: entry.etag, "cache-control": `private, max-age=${maxAge}` };
+	const headers = {
+		etag: entry.etag,
+		"cache-control": waiting ? "no-cache" : `private, max-age=${maxAge}`,
+		vary: "prefer",
+	};
 	if (etagMatches(c.req.header("if-none-match"), entry.etag)) return c.body(null, 304, headers);
 	return c.body(entry.body, 200, { ...headers, "content-type": "application/json" });
+}
+
+/** A kept answer that can serve a lookup waiting for a terminal status: a terminal one. */
+function settled(entry: CachedStatus): { watched: boolean } | null {
+	const view = JSON.parse(entry.body) as AssetView;
+	return view.status === "Active" || view.status === "Failed" ? { watched: view.watched } : null;
 }
 
 assets.openapi(
@@ -54,6 +69,8 @@ assets.openapi(
 			`Answers that cannot change for a while carry a strong \`ETag\` and \`Cache-Control: private, max-age=<s>\`, answer \`304\` to a matching \`If-None-Match\`, and are served from the edge cache without reaching the asset's state: a terminal one (\`Active\`, \`Failed\`) for up to ${TERMINAL_MAX_AGE_S} s, a watched \`Processing\` one until the asset's next check (\`next_check_at\`, at most ${WATCHED_MAX_AGE_S} s). The status in such an answer is current where it was served; \`watched\`, \`checked_at\` and \`checks\` may be that old when a watch was registered or cancelled, or a refresh forced, in another data centre.`,
 			"",
 			"`refresh=true` skips the cache and forces an upstream check, at most once per asset per 5 s (429 with `Retry-After` beyond).",
+			"",
+			`\`Prefer: wait=N\` (RFC 7240, N ≤ ${MAX_WAIT_S}; a larger N is shortened to ${MAX_WAIT_S}): for a client that cannot receive webhooks. A watched asset's answer is held until its status is \`Active\`/\`Failed\` (or its watches expire or are cancelled) or N seconds pass, and says \`Preference-Applied: wait=N\`; it checks no more often than the asset's own schedule, however many lookups wait. An unwatched asset answers at once, without \`Preference-Applied\`. With \`If-None-Match\` (the ETag of the last answer), a wait that ends with nothing new answers \`304\`. Answers to a wait say \`Cache-Control: no-cache\`.`,
 		].join("\n"),
 		request: {
 			params: z.object({ asset_id: AssetId.openapi({ param: { name: "asset_id", in: "path" } }) }),
@@ -68,6 +85,13 @@ assets.openapi(
 					description: "An ETag from an earlier answer",
 					example: '"3f1c9a0e5b7d2c4e8a6f1b3d5c7e9a0b"',
 				}),
+				prefer: z
+					.string()
+					.optional()
+					.openapi({
+						description: `\`wait=N\` (RFC 7240, seconds, at most ${MAX_WAIT_S}): hold the answer until the asset is \`Active\`/\`Failed\` or N seconds pass. Honoured for a watched asset only; anything else in the header is ignored.`,
+						example: "wait=30",
+					}),
 			}),
 		},
 		responses: {
@@ -79,7 +103,11 @@ assets.openapi(
 						schema: { type: "string" },
 					},
 					"cache-control": {
-						description: `\`private, max-age=<s ≤ ${TERMINAL_MAX_AGE_S}>\` on answers the edge keeps (terminal, or watched and between checks), \`no-store\` otherwise`,
+						description: `\`private, max-age=<s ≤ ${TERMINAL_MAX_AGE_S}>\` on answers the edge keeps (terminal, or watched and between checks), \`no-cache\` on those to a wait, \`no-store\` otherwise`,
+						schema: { type: "string" },
+					},
+					"preference-applied": {
+						description: "`wait=N` when the lookup honoured `Prefer: wait=N` (a watched asset)",
 						schema: { type: "string" },
 					},
 				},
@@ -105,14 +133,21 @@ assets.openapi(
 		requireConfig(loadConfig(c.env), "CRUN_API_KEY");
 		const { asset_id } = c.req.valid("param");
 		const refresh = c.req.valid("query").refresh === "true";
+		const waitS = waitPreference(c.req.header("prefer"));
 		const key = statusCacheKey(c.req.url, asset_id);
 		if (!refresh) {
-			// A hit reaches no Durable Object at all.
+			// A hit reaches no Durable Object at all. A kept Processing answer cannot end a wait.
 			const cached = await readCachedStatus(key);
-			if (cached) return cachedAnswer(c, cached);
+			const done = cached && waitS !== null ? settled(cached) : null;
+			if (cached && waitS === null) return cachedAnswer(c, cached, false);
+			if (cached && done) {
+				if (done.watched) c.header("preference-applied", `wait=${waitS}`);
+				return cachedAnswer(c, cached, true);
+			}
 		}
-		const answer = await unwrap(assetWatcher(c.env, asset_id).lookup(asset_id, refresh));
+		const answer = await unwrap(assetWatcher(c.env, asset_id).lookup(asset_id, refresh, (waitS ?? 0) * 1000));
 		if (!answer.found) throw new NotFoundError("asset_not_found", "the upstream does not know this asset");
+		if (waitS !== null && answer.waitApplied) c.header("preference-applied", `wait=${waitS}`);
 		const body = JSON.stringify(answer.view);
 		const freshUntil = cacheableUntil(answer.view.status, answer.holdsUntil, clock.now());
 		if (freshUntil === null) {
@@ -124,7 +159,7 @@ assets.openapi(
 		const entry = { body, etag: await etagOf(body), freshUntil };
 		// Awaited rather than left to waitUntil: the next lookup from this data centre should hit.
 		await storeStatus(key, entry);
-		return cachedAnswer(c, entry);
+		return cachedAnswer(c, entry, waitS !== null);
 	},
 );
 

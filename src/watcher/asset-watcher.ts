@@ -18,16 +18,14 @@ import { maxAttempts } from "../delivery/retry-policy";
 import { planCheck } from "./check-plan";
 import { deliverDue, deliverySettings } from "./delivery-flow";
 import { finishedAt, publishedVersion, publishToIndex, removeFromIndex } from "./index-sync";
-import { type LookupAnswer, UnwatchedLookups } from "./lookup";
+import { type LookupAnswer, lookupWatched, UnwatchedLookups, type WatchedAsset } from "./lookup";
 import { hasSchema } from "./migrations";
 import { fail, ok, type Result } from "./result";
 import type { AssetRow, WatchRow } from "./rows";
+import { StatusWaiters } from "./status-waiters";
 import { AssetStore, type RegisterInput } from "./store";
+import { eventBody, type WatchView, watchView } from "./views";
 
-import { assetView, eventBody, type WatchView, watchView } from "./views";
-
-/** `?refresh=true` forces at most one upstream check per asset per this long. */
-export const FORCED_CHECK_INTERVAL_MS = 5_000;
 /** How long past its own timeout a started check or attempt holds its slot before a re-run may redo it. */
 const LEASE_GRACE_MS = 30_000;
 /** A push the index did not take is tried again this soon (by the alarm). */
@@ -43,7 +41,19 @@ type Registered = { created: boolean; watch: WatchView };
 export class AssetWatcher extends DurableObject<Env> {
 	private readonly store = new AssetStore(this.ctx.storage);
 	private readonly unwatched = new UnwatchedLookups();
+	private readonly waiters = new StatusWaiters();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
+	/** What a watched lookup (lookup.ts) may do with this object. */
+	private readonly watchedAsset: WatchedAsset = {
+		store: this.store,
+		waiters: this.waiters,
+		checking: () => this.checkInFlight !== null,
+		forceCheck: async () => {
+			await this.check();
+			await this.deliver();
+			await this.arm();
+		},
+	};
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -172,27 +182,15 @@ export class AssetWatcher extends DurableObject<Env> {
 
 	/**
 	 * Status lookup. A watched asset is answered from storage with no upstream call (unless
-	 * `refresh`); an unwatched one from one coalesced upstream check, cached for a few seconds,
-	 * that writes nothing.
+	 * `refresh`), after waiting up to `waitMs` for its status to settle when asked (`Prefer: wait`);
+	 * an unwatched one from one coalesced upstream check, cached for a few seconds, that writes nothing.
 	 */
-	async lookup(assetId: string, refresh: boolean): Promise<Result<LookupAnswer>> {
+	async lookup(assetId: string, refresh: boolean, waitMs = 0): Promise<Result<LookupAnswer>> {
 		const now = clock.now();
 		const a = this.store.asset();
 		if (!a || !this.store.isWatched())
 			return this.unwatched.lookup(assetId, refresh, now, () => this.crun(), clock.now);
-		if (refresh) {
-			const wait = (a.last_forced_check_at ?? Number.NEGATIVE_INFINITY) + FORCED_CHECK_INTERVAL_MS - now;
-			if (wait > 0) return fail(429, "rate_limited", "this asset was refreshed moments ago", wait / 1000);
-			this.store.updateAsset({ last_forced_check_at: now });
-			await this.check();
-			await this.deliver();
-			await this.arm();
-		}
-		const fresh = this.store.asset() as AssetRow;
-		const polling = this.store.isPolling(fresh);
-		// Nothing changes the status before the next check, except a check already in flight.
-		const holdsUntil = polling && !this.checkInFlight ? fresh.next_check_at : null;
-		return ok({ found: true, view: assetView(fresh, true, polling), holdsUntil });
+		return lookupWatched(this.watchedAsset, a, { refresh, waitMs }, now);
 	}
 
 	// ---- the alarm ------------------------------------------------------------------------
@@ -203,7 +201,8 @@ export class AssetWatcher extends DurableObject<Env> {
 		// A safety net first: if this run dies mid-way (crash, eviction, deploy), the object
 		// wakes again when the leases below run out, whether or not the platform retries. A run
 		// with no check, attempt or expiry due (a registration's index push) has no lease to guard.
-		if (this.workDue(clock.now())) await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
+		if (this.dueTimes(this.store.asset()).some((t) => t <= clock.now()))
+			await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
 		const steps: [string, () => Promise<void> | void][] = [
 			["expire", () => this.expireOverdueWatches(clock.now())],
 			["check", () => this.checkIfDue()],
@@ -228,27 +227,20 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
 	}
 
-	/** A check, a delivery attempt or a TTL expiry is due by `now`. */
-	private workDue(now: number): boolean {
-		const a = this.store.asset();
-		const due = [
-			a && this.store.isPolling(a) ? a.next_check_at : null,
-			this.store.nextAttemptAt(),
-			this.store.nextExpiryAt(),
-		];
-		return due.some((t) => t !== null && t <= now);
+	/** When the next check (while polling), the next delivery attempt and the next TTL expiry fall due. */
+	private dueTimes(a: AssetRow | null): number[] {
+		const times = [a && this.store.isPolling(a) ? a.next_check_at : null, this.store.nextAttemptAt()];
+		return [...times, this.store.nextExpiryAt()].filter((t): t is number => t !== null);
 	}
 
 	/** Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry. */
 	private async arm(atMost?: number, forceIndex = false): Promise<void> {
 		const a = this.store.asset();
 		if (!a) return;
-		const times = [
-			atMost ?? null,
-			this.store.isPolling(a) ? a.next_check_at : null,
-			this.store.nextAttemptAt(),
-			this.store.nextExpiryAt(),
-		].filter((t): t is number => t !== null);
+		// Polling ended (cancelled, expired, terminal): waiting lookups have nothing more to wait for.
+		if (!this.store.isPolling(a)) this.waiters.wake();
+		const times = this.dueTimes(a);
+		if (atMost !== undefined) times.push(atMost);
 		const due = times.length === 0 ? null : Math.min(...times);
 		if (due === null) {
 			await this.ctx.storage.deleteAlarm();
@@ -263,10 +255,8 @@ export class AssetWatcher extends DurableObject<Env> {
 	 * first). The index being away never fails the caller: the alarm comes back soon to push again.
 	 */
 	private async publish(due: number | null, force: boolean): Promise<void> {
-		if (await publishToIndex(this.ctx.storage, this.env, due, force)) return;
-		const retry = clock.now() + INDEX_RETRY_MS;
-		const current = await this.ctx.storage.getAlarm();
-		if (current === null || current > retry) await this.ctx.storage.setAlarm(retry);
+		if (!(await publishToIndex(this.ctx.storage, this.env, due, force)))
+			await this.wakeBy(clock.now() + INDEX_RETRY_MS);
 	}
 
 	private expireOverdueWatches(now: number): void {
@@ -329,6 +319,8 @@ export class AssetWatcher extends DurableObject<Env> {
 			for (const w of this.store.watching())
 				this.store.openEvent(w, notify.type, eventBody(notify.type, now, w, fresh, notify.reason), now);
 		});
+		// Lookups that wait for this asset answer now, before any callback is sent.
+		if (!this.store.isPolling(this.store.asset() as AssetRow)) this.waiters.wake();
 	}
 
 	// ---- deliveries -----------------------------------------------------------------------
