@@ -11,6 +11,7 @@ import { clock } from "../core/clock";
 import { type Config, loadConfig } from "../core/config";
 import { newWatchId } from "../core/ids";
 import { errorText, logEvent } from "../core/log";
+import { countedEnv, countingObjectCalls, noteObjectCall } from "../core/object-calls";
 import { terminalEvent } from "../core/states";
 import type { CheckOutcome } from "../crun/classify";
 import { type CrunSettings, checkAsset, crunSettings } from "../crun/client";
@@ -57,6 +58,8 @@ export class AssetWatcher extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		// The bench counts the calls this object makes (never in production: the var is unset).
+		if (countingObjectCalls(env)) this.env = countedEnv(env);
 		// An object that was never written stays empty: unwatched lookups leave nothing behind.
 		if (hasSchema(ctx.storage)) ctx.blockConcurrencyWhile(async () => this.store.ensureSchema());
 	}
@@ -196,6 +199,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	// ---- the alarm ------------------------------------------------------------------------
 
 	override async alarm(): Promise<void> {
+		if (countingObjectCalls(this.env)) noteObjectCall();
 		if (!hasSchema(this.ctx.storage)) return;
 		this.store.ensureSchema();
 		// A safety net first: if this run dies mid-way (crash, eviction, deploy), the object
