@@ -28,7 +28,7 @@ export interface RuntimeOptions {
 	vars?: Record<string, string>;
 	/** defaults to localSecrets(): key "sim-key", token "local-token", a fresh webhook secret */
 	secrets?: Record<string, string>;
-	/** the per-token request limit per minute (RATE_LIMITER's `simple.limit`, and the var that names it); wrangler.toml's when omitted */
+	/** the per-token request limit per minute (RATE_LIMITER's `simple.limit` × 10, and the var that names it); wrangler.toml's when omitted */
 	rateLimitPerMinute?: number;
 	/** Durable Object state lives here; a fresh temp folder (removed on dispose) when omitted */
 	persistDir?: string;

@@ -251,7 +251,8 @@ export async function startRuntime(options = {}) {
 	const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), "seedance-runtime-")));
 	const secrets = options.secrets ?? localSecrets();
 	const bindings = { ...worker.bindings, ...options.vars, ...secrets };
-	// The binding's limit lives in its own configuration, not in a var: a different one is set on both.
+	// The binding's limit lives in its own configuration, not in a var: a different one is set on
+	// both. The binding counts blocks of 10 requests (REQUESTS_PER_CALL, src/http/request-rate.ts).
 	const perMinute = options.rateLimitPerMinute;
 	const ratelimits =
 		perMinute === undefined
@@ -259,7 +260,7 @@ export async function startRuntime(options = {}) {
 			: Object.fromEntries(
 					Object.entries(worker.ratelimits ?? {}).map(([name, r]) => [
 						name,
-						{ ...r, simple: { limit: perMinute, period: 60 } },
+						{ ...r, simple: { limit: Math.ceil(perMinute / 10), period: 60 } },
 					]),
 				);
 	if (perMinute !== undefined) bindings.RATE_LIMIT_PER_MINUTE = String(perMinute);

@@ -9,10 +9,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { MAX_CALLBACK_HEADERS, MAX_METADATA_BYTES } from "../../src/api/requests";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
-import { RATE_PERIOD_S, secondsToWindowEnd } from "../../src/http/request-rate";
+import { RATE_PERIOD_S, REQUESTS_PER_CALL, secondsToWindowEnd } from "../../src/http/request-rate";
 import { COUNT_MAX_AGE_MS, forgetLocalCounts } from "../../src/http/watch-quota";
 import { liveWatchCount } from "../../src/watch-index/reads";
-import { call, json, RATE_LIMITER_5, TOKEN_A, useFakeWorld } from "../support/fakes";
+import { call, json, RATE_LIMITER_TEST, TEST_RATE_PER_MINUTE, TOKEN_A, useFakeWorld } from "../support/fakes";
 import { runDue, stepUntil } from "../support/steps";
 
 const world = useFakeWorld();
@@ -422,22 +422,34 @@ async function inOneWindow(burst: () => Promise<void>): Promise<void> {
 	}
 }
 
-/** The tight test binding (5 per minute) in place of wrangler.toml's, and the var that names it. */
-const FIVE = { RATE_LIMITER: RATE_LIMITER_5, RATE_LIMIT_PER_MINUTE: "5" } as unknown as Record<
-	string,
-	string
->;
+/** The tight test binding (5 blocks of 10: 50 a minute) in place of wrangler.toml's, and the var that names it. */
+const TIGHT = {
+	RATE_LIMITER: RATE_LIMITER_TEST,
+	RATE_LIMIT_PER_MINUTE: String(TEST_RATE_PER_MINUTE),
+} as unknown as Record<string, string>;
+
+/** The tight binding, counting how often it is asked. */
+function countedLimiter() {
+	const asked = { calls: 0 };
+	const limiter: RateLimit = {
+		limit(options) {
+			asked.calls++;
+			return RATE_LIMITER_TEST.limit(options);
+		},
+	};
+	return { asked, vars: { ...TIGHT, RATE_LIMITER: limiter } as unknown as Record<string, string> };
+}
 
 describe("request rate per token (the Rate Limiting binding)", () => {
-	it("the binding's limit per minute; beyond it 429 with Retry-After to the window's end", async () => {
+	it("the binding's limit × 10 a minute; beyond it 429 with Retry-After to the window's end", async () => {
 		world.fakes.script("rate-asset", { status: "Processing" });
 		await inOneWindow(async () => {
 			const c = await client("rate");
-			const get = () => c.request("GET", "/v1/assets/rate-asset", undefined, FIVE);
-			for (let i = 0; i < 5; i++) expect((await get()).status).toBe(200);
+			const get = () => c.request("GET", "/v1/assets/rate-asset", undefined, TIGHT);
+			for (let i = 0; i < TEST_RATE_PER_MINUTE; i++) expect((await get()).status).toBe(200);
 			const refused = await get();
 			const err = await expectError(refused, 429, "rate_limited");
-			expect(err.error.message).toContain("5 requests per minute");
+			expect(err.error.message).toContain(`${TEST_RATE_PER_MINUTE} requests per minute`);
 			// Until the binding's current minute ends (it counts in windows on the real clock).
 			const retry = Number(refused.headers.get("retry-after"));
 			const left = RATE_PERIOD_S - (Math.floor(Date.now() / 1000) % RATE_PERIOD_S);
@@ -448,47 +460,68 @@ describe("request rate per token (the Rate Limiting binding)", () => {
 		});
 	});
 
+	it(`asks the binding once per block of ${REQUESTS_PER_CALL} requests, concurrent ones included`, async () => {
+		await inOneWindow(async () => {
+			const { asked, vars } = countedLimiter();
+			const c = await client("rate-blocks");
+			for (let i = 0; i < 25; i++) await c.request("GET", "/v1/watches/w_x", undefined, vars);
+			expect(asked.calls).toBe(3);
+			const d = await client("rate-blocks-together");
+			const before = asked.calls;
+			const statuses = await Promise.all(
+				Array.from(
+					{ length: 25 },
+					async () => (await d.request("GET", "/v1/watches/w_x", undefined, vars)).status,
+				),
+			);
+			expect(statuses).toEqual(Array(25).fill(404));
+			expect(asked.calls - before).toBe(3);
+		});
+	});
+
 	it("every /v1 route counts, one token's use does not limit another, and open routes are never limited", async () => {
 		await inOneWindow(async () => {
 			const c1 = await client("rate-one");
 			const c2 = await client("rate-two");
-			expect((await c1.request("GET", "/v1/watches", undefined, FIVE)).status).toBe(200);
-			expect((await c1.request("POST", "/v1/watches", { nope: 1 }, FIVE)).status).toBe(400);
-			expect((await c1.request("GET", "/v1/stats", undefined, FIVE)).status).toBe(200);
-			expect((await c1.request("GET", "/v1/watches/w_x", undefined, FIVE)).status).toBe(404);
-			expect((await c1.request("GET", "/v1/receivers", undefined, FIVE)).status).toBe(404);
-			await expectError(await c1.request("GET", "/v1/stats", undefined, FIVE), 429, "rate_limited");
-			await expectError(await c1.request("DELETE", "/v1/watches/w_x", undefined, FIVE), 429, "rate_limited");
-			expect((await c2.request("GET", "/v1/watches", undefined, FIVE)).status).toBe(200);
+			const mixed: [string, string, unknown, number][] = [
+				["GET", "/v1/watches", undefined, 200],
+				["POST", "/v1/watches", { nope: 1 }, 400],
+				["GET", "/v1/stats", undefined, 200],
+				["GET", "/v1/watches/w_x", undefined, 404],
+				["GET", "/v1/receivers", undefined, 404],
+			];
+			for (let i = 0; i < TEST_RATE_PER_MINUTE; i++) {
+				const [method, path, body, status] = mixed[i % mixed.length] as [string, string, unknown, number];
+				expect((await c1.request(method, path, body, TIGHT)).status).toBe(status);
+			}
+			await expectError(await c1.request("GET", "/v1/stats", undefined, TIGHT), 429, "rate_limited");
+			await expectError(await c1.request("DELETE", "/v1/watches/w_x", undefined, TIGHT), 429, "rate_limited");
+			expect((await c2.request("GET", "/v1/watches", undefined, TIGHT)).status).toBe(200);
 		});
-		for (let i = 0; i < 8; i++) {
-			expect((await app.request("/healthz", {}, { ...env, ...FIVE } as Env)).status).toBe(200);
+		for (let i = 0; i < 60; i++) {
+			expect((await app.request("/healthz", {}, { ...env, ...TIGHT } as Env)).status).toBe(200);
 		}
 		// Requests without a valid token are refused before they are counted.
-		for (let i = 0; i < 8; i++) {
+		for (let i = 0; i < 60; i++) {
 			const res = await app.request("/v1/watches", { headers: { authorization: "Bearer nope" } }, {
 				...env,
-				...FIVE,
+				...TIGHT,
 			} as Env);
 			expect(res.status).toBe(401);
 		}
 	});
 
 	it("RATE_LIMIT_PER_MINUTE=0 turns the check off: the binding is not asked", async () => {
+		const { asked, vars } = countedLimiter();
 		const c = await client("rate-off");
-		const off = { ...FIVE, RATE_LIMIT_PER_MINUTE: "0" };
-		for (let i = 0; i < 50; i++) {
-			const res = await c.request("GET", "/v1/watches/w_x", undefined, off);
+		for (let i = 0; i < 100; i++) {
+			const res = await c.request("GET", "/v1/watches/w_x", undefined, {
+				...vars,
+				RATE_LIMIT_PER_MINUTE: "0",
+			});
 			expect(res.status).toBe(404);
 		}
-		// The same binding, asked: the sixth request of the minute is refused.
-		await inOneWindow(async () => {
-			const d = await client("rate-on");
-			const statuses: number[] = [];
-			for (let i = 0; i < 6; i++)
-				statuses.push((await d.request("GET", "/v1/watches/w_x", undefined, FIVE)).status);
-			expect(statuses).toEqual([404, 404, 404, 404, 404, 429]);
-		});
+		expect(asked.calls).toBe(0);
 	});
 
 	it("the deployed binding (wrangler.toml) allows 600 per minute", async () => {
@@ -509,29 +542,31 @@ describe("request rate per token (the Rate Limiting binding)", () => {
 			warnings.push(String(line));
 		});
 		try {
-			const broken: Record<string, unknown>[] = [
-				{
-					RATE_LIMITER: {
+			const broken: [string, unknown][] = [
+				[
+					"throws",
+					{
 						limit: () => {
 							throw new Error("limiter exploded");
 						},
 					},
-				},
-				{ RATE_LIMITER: { limit: async () => Promise.reject(new Error("limiter unreachable")) } },
-				{ RATE_LIMITER: { limit: async () => null } },
-				{ RATE_LIMITER: undefined },
+				],
+				["rejects", { limit: async () => Promise.reject(new Error("limiter unreachable")) }],
+				["answers null", { limit: async () => null }],
+				["is missing", undefined],
 			];
-			const c = await client("rate-broken");
-			for (const extra of broken) {
+			for (const [label, limiter] of broken) {
+				const c = await client(`rate-broken-${label.replace(/ /g, "-")}`);
 				for (let i = 0; i < 3; i++) {
 					const res = await c.request("GET", "/v1/watches/w_x", undefined, {
-						RATE_LIMIT_PER_MINUTE: "5",
-						...extra,
+						RATE_LIMIT_PER_MINUTE: "600",
+						RATE_LIMITER: limiter,
 					} as Record<string, string>);
-					expect(res.status).toBe(404);
+					expect(res.status, label).toBe(404);
 				}
 			}
-			expect(warnings.filter((w) => w.includes("rate limiter unavailable")).length).toBe(3 * 3);
+			// One warning per block that could not be counted: the three that failed.
+			expect(warnings.filter((w) => w.includes("rate limiter unavailable")).length).toBe(3);
 			expect(warnings.join("\n")).toContain("limiter exploded");
 			// /healthz names a missing binding while the limit is on (the runtime cannot see its number).
 			const health = await app.request("/healthz", {}, { ...env, RATE_LIMITER: undefined } as unknown as Env);

@@ -236,8 +236,13 @@ export function useFakeWorld(options: { resetStorage?: boolean } = {}): {
 	return world;
 }
 
-/** The tight rate limiter of vitest.config.ts (5 per minute), for tests to put in RATE_LIMITER's place. */
-export const RATE_LIMITER_5 = (env as unknown as { RATE_LIMITER_5: RateLimit }).RATE_LIMITER_5;
+/**
+ * The tight rate limiter of vitest.config.ts (a limit of 5 blocks of REQUESTS_PER_CALL requests: 50 a
+ * minute), for tests to put in RATE_LIMITER's place.
+ */
+export const RATE_LIMITER_TEST = (env as unknown as { RATE_LIMITER_TEST: RateLimit }).RATE_LIMITER_TEST;
+/** What RATE_LIMITER_TEST allows a minute. */
+export const TEST_RATE_PER_MINUTE = 50;
 
 let uniqueCounter = 0;
 /** An asset id no other test of the run uses (storage is shared within a test file). */
