@@ -1,8 +1,9 @@
 // The edge cache of status answers (`GET /v1/assets/:asset_id`), in the Workers cache under one
-// synthetic key per asset (not per token: status is not token-scoped): a terminal answer for a
-// minute, a watched Processing one until the asset's next check (nothing can change it before),
-// both with a strong ETag. A registration, a cancel or a forced refresh forgets or replaces the
-// entry in the data centre that served it, so `watched` and `checks` are right there at once.
+// synthetic key per asset (not per token: status is not token-scoped), and in front of it for a few
+// seconds in the isolate's memory: a terminal answer for a minute, a watched Processing one until
+// the asset's next check (nothing can change it before), both with a strong ETag. A registration,
+// a cancel or a forced refresh forgets or replaces the entry in the isolate and the data centre that
+// served it; other isolates there may show the old `watched` for MEMORY_MAX_AGE_MS at most.
 
 import { version } from "../../package.json";
 import { clock } from "../core/clock";
@@ -16,7 +17,29 @@ export const TERMINAL_MAX_AGE_S = 60;
 /** A watched Processing answer is kept until its next check, and never longer than this. */
 export const WATCHED_MAX_AGE_S = 60;
 
+/** An isolate keeps an answer in memory this long at most, so that a change made elsewhere shows soon. */
+export const MEMORY_MAX_AGE_MS = 5_000;
+/** How many answers an isolate keeps in memory (the least recently stored go first). */
+const MEMORY_ENTRIES = 1_000;
+
 const FRESH_UNTIL = "x-fresh-until";
+
+/** The isolate's own copies, by cache key URL: each until the earlier of its freshness and its memory age. */
+const memory = new Map<string, CachedStatus & { memoryUntil: number }>();
+
+function remember(url: string, entry: CachedStatus): void {
+	memory.delete(url);
+	if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value as string);
+	memory.set(url, { ...entry, memoryUntil: Math.min(entry.freshUntil, clock.now() + MEMORY_MAX_AGE_MS) });
+}
+
+function recalled(url: string): CachedStatus | null {
+	const kept = memory.get(url);
+	if (!kept) return null;
+	if (kept.memoryUntil > clock.now()) return kept;
+	memory.delete(url);
+	return null;
+}
 
 /** A status answer as the edge keeps it: served as is while the service's clock is before `freshUntil`. */
 export type CachedStatus = { body: string; etag: string; freshUntil: number };
@@ -58,13 +81,17 @@ export function cacheableUntil(
 
 /** The entry for `key` while it is fresh; null when absent, stale, or when the cache fails. */
 export async function readCachedStatus(key: Request): Promise<CachedStatus | null> {
+	const inMemory = recalled(key.url);
+	if (inMemory) return inMemory;
 	try {
 		const hit = await caches.default.match(key);
 		if (!hit) return null;
 		const etag = hit.headers.get("etag");
 		const freshUntil = Number(hit.headers.get(FRESH_UNTIL));
 		if (!etag || !Number.isFinite(freshUntil) || freshUntil <= clock.now()) return null;
-		return { body: await hit.text(), etag, freshUntil };
+		const entry = { body: await hit.text(), etag, freshUntil };
+		remember(key.url, entry);
+		return entry;
 	} catch {
 		// A cache failure costs one Durable Object call, never the lookup.
 		return null;
@@ -74,6 +101,7 @@ export async function readCachedStatus(key: Request): Promise<CachedStatus | nul
 export async function storeStatus(key: Request, entry: CachedStatus): Promise<void> {
 	const maxAge = Math.ceil((entry.freshUntil - clock.now()) / 1000);
 	if (maxAge <= 0) return;
+	remember(key.url, entry);
 	try {
 		await caches.default.put(
 			key,
@@ -92,8 +120,10 @@ export async function storeStatus(key: Request, entry: CachedStatus): Promise<vo
 }
 
 export async function forgetCachedStatus(requestUrl: string, assetId: string): Promise<void> {
+	const key = statusCacheKey(requestUrl, assetId);
+	memory.delete(key.url);
 	try {
-		await caches.default.delete(statusCacheKey(requestUrl, assetId));
+		await caches.default.delete(key);
 	} catch {
 		// The entry then lives out its time; a cache failure must not fail the change itself.
 	}

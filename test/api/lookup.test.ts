@@ -8,7 +8,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { app } from "../../src/app";
-import { TERMINAL_MAX_AGE_S } from "../../src/http/status-cache";
+import { MEMORY_MAX_AGE_MS, TERMINAL_MAX_AGE_S } from "../../src/http/status-cache";
 import { AssetWatcher } from "../../src/watcher/asset-watcher";
 import {
 	call,
@@ -318,6 +318,26 @@ describe("watched Processing answers at the edge", () => {
 		await alarm;
 		await call("GET", `/v1/assets/${a}`);
 		expect(objectLookups(a)).toBe(2);
+	});
+
+	it("a Workers cache that throws costs an object call, never the lookup", async () => {
+		const a = unique("edge-cache-down");
+		fakes.script(a, { status: "Active" });
+		const match = vi.spyOn(caches.default, "match").mockRejectedValue(new Error("cache down"));
+		const put = vi.spyOn(caches.default, "put").mockRejectedValue(new Error("cache down"));
+		try {
+			expect((await call("GET", `/v1/assets/${a}`)).status).toBe(200);
+			// Past the isolate's own few seconds: the cache is asked, fails, and the object answers.
+			vclock.advance(MEMORY_MAX_AGE_MS);
+			const res = await call("GET", `/v1/assets/${a}`);
+			expect(res.status).toBe(200);
+			expect((await json<Asset>(res)).status).toBe("Active");
+			expect(objectLookups(a)).toBe(2);
+			expect(match).toHaveBeenCalled();
+		} finally {
+			match.mockRestore();
+			put.mockRestore();
+		}
 	});
 
 	it("a cancel or a registration forgets the kept answer where it happened", async () => {
