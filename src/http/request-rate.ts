@@ -30,7 +30,7 @@ export function secondsToWindowEnd(nowMs = Date.now()): number {
 }
 
 /** What this isolate may still serve for one owner in the current window. */
-type Allowance = { window: number; left: number; refused: boolean; asking: Promise<void> | null };
+type Allowance = { window: number; left: number; refused: boolean };
 
 /** Per isolate, by owner hash (auth runs first, so only configured owners get an entry). */
 const allowances = new Map<string, Allowance>();
@@ -57,22 +57,18 @@ async function admit(limiter: RateLimit | undefined, key: string, requestId: str
 	if (!a || a.window !== window) {
 		// A new window: what was left of the last one is gone, and so are other owners' old entries.
 		for (const [k, old] of allowances) if (old.window !== window) allowances.delete(k);
-		a = { window, left: 0, refused: false, asking: null };
+		a = { window, left: 0, refused: false };
 		allowances.set(key, a);
 	}
-	const allowance = a;
-	// Concurrent requests share one call; a block bought for them is taken in turn, and whoever
-	// finds it spent asks for the next.
-	while (!allowance.refused && allowance.left === 0) {
-		allowance.asking ??= buyBlock(limiter, key, requestId).then((ok) => {
-			allowance.asking = null;
-			if (ok) allowance.left += REQUESTS_PER_CALL;
-			else allowance.refused = true;
-		});
-		await allowance.asking;
+	// A request that finds no block left buys one itself: a call in flight is never shared with
+	// another request (the runtime forbids awaiting another request's I/O), so requests arriving
+	// together may buy a block each, which only counts them sooner against the limit.
+	if (!a.refused && a.left === 0) {
+		if (await buyBlock(limiter, key, requestId)) a.left += REQUESTS_PER_CALL;
+		else a.refused = true;
 	}
-	if (allowance.refused) return false;
-	allowance.left--;
+	if (a.refused) return false;
+	a.left--;
 	return true;
 }
 

@@ -33,12 +33,16 @@ type Counted = {
 	/** the watches this isolate added since the count was taken (reservations in flight included) */
 	added: Added[];
 	seq: number;
-	/** shared by concurrent callers, whose turns then come in the order they arrived */
-	reading: Promise<void> | null;
-	refreshing: Promise<void> | null;
+	/** when this isolate last looked for the location's count, and last started a refresh */
+	sharedReadAt: number;
+	refreshStartedAt: number;
 };
 
-/** Per isolate, by owner hash: one entry per configured token owner, so it stays small. */
+/**
+ * Per isolate, by owner hash: one entry per configured token owner, so it stays small. It holds
+ * plain numbers only: a request may never await I/O that another request started, so each one
+ * that needs the cache or the index asks itself.
+ */
 const counts = new Map<string, Counted>();
 
 /** Forgets what this isolate counted, as a fresh isolate would start (tests use it to play one). */
@@ -52,15 +56,19 @@ function cacheKey(requestUrl: string, owner: string): Request {
 	return new Request(`${new URL(requestUrl).origin}/_edge/token-live/${version}/${owner}`);
 }
 
-/** The location's count, when another isolate stored a newer one than this isolate's. */
-function readShared(ctx: QuotaContext, owner: string, e: Counted): Promise<void> {
-	e.reading ??= adoptShared(ctx, owner, e).finally(() => {
-		e.reading = null;
-	});
-	return e.reading;
+function entryOf(owner: string): Counted {
+	let e = counts.get(owner);
+	if (!e) {
+		const never = Number.NEGATIVE_INFINITY;
+		e = { base: 0, at: never, added: [], seq: 0, sharedReadAt: never, refreshStartedAt: never };
+		counts.set(owner, e);
+	}
+	return e;
 }
 
-async function adoptShared(ctx: QuotaContext, owner: string, e: Counted): Promise<void> {
+/** Takes the location's count when another isolate stored a newer one than this isolate's. */
+async function readShared(ctx: QuotaContext, owner: string, e: Counted): Promise<void> {
+	e.sharedReadAt = clock.now();
 	try {
 		const hit = await caches.default.match(cacheKey(ctx.requestUrl, owner));
 		if (!hit) return;
@@ -75,34 +83,44 @@ async function adoptShared(ctx: QuotaContext, owner: string, e: Counted): Promis
 	}
 }
 
-function refresh(ctx: QuotaContext, owner: string, e: Counted): Promise<void> {
-	e.refreshing ??= (async () => {
-		const started = clock.now();
-		const startSeq = e.seq;
-		try {
-			const base = await liveWatchCount(ctx.env, owner);
-			e.base = base;
-			e.at = started;
-			// The shards were asked before any watch added from here on could reach them, so those are
-			// added to the count; one added before may not have reached its shard yet and is missed
-			// until the next refresh (part of the burst the README allows for).
-			e.added = e.added.filter((a) => a.seq > startSeq);
-			await caches.default
-				.put(
-					cacheKey(ctx.requestUrl, owner),
-					new Response(JSON.stringify({ base, at: started }), {
-						headers: { "content-type": "application/json", "cache-control": `max-age=${CACHE_TTL_S}` },
-					}),
-				)
-				.catch(() => {});
-		} catch (err) {
-			// The old count stays and the next registration tries again.
-			logEvent("warn", "token watch count not refreshed", { error: errorText(err) });
-		} finally {
-			e.refreshing = null;
-		}
-	})();
-	return e.refreshing;
+async function refresh(ctx: QuotaContext, owner: string, e: Counted): Promise<void> {
+	const started = clock.now();
+	const startSeq = e.seq;
+	e.refreshStartedAt = started;
+	try {
+		const base = await liveWatchCount(ctx.env, owner);
+		// A slower refresh that started earlier must not undo a newer one.
+		if (started < e.at) return;
+		e.base = base;
+		e.at = started;
+		// The shards were asked before any watch added from here on could reach them, so those are
+		// added to the count; one added before may not have reached its shard yet and is missed
+		// until the next refresh (part of the burst the README allows for).
+		e.added = e.added.filter((a) => a.seq > startSeq);
+		await caches.default
+			.put(
+				cacheKey(ctx.requestUrl, owner),
+				new Response(JSON.stringify({ base, at: started }), {
+					headers: { "content-type": "application/json", "cache-control": `max-age=${CACHE_TTL_S}` },
+				}),
+			)
+			.catch(() => {});
+	} catch (err) {
+		// The old count stays and the next registration tries again.
+		logEvent("warn", "token watch count not refreshed", { error: errorText(err) });
+	}
+}
+
+const stale = (t: number) => clock.now() - t > COUNT_MAX_AGE_MS;
+
+/**
+ * Brings the token's count up to date as far as can be done without waiting on the index: the
+ * location's count from the Workers cache (at most once per COUNT_MAX_AGE_MS per isolate). A
+ * batch calls it before its items, so that they take their slots in order.
+ */
+export async function prepareWatchQuota(ctx: QuotaContext, owner: string): Promise<void> {
+	const e = entryOf(owner);
+	if (stale(e.at) && stale(e.sharedReadAt)) await readShared(ctx, owner, e);
 }
 
 export interface WatchSlot {
@@ -116,31 +134,25 @@ export interface WatchSlot {
 
 /**
  * Takes a provisional slot for one new watch of `owner`. Never calls an object while the token is
- * under its limit; a refusal is made from a count no older than COUNT_MAX_AGE_MS (refreshed first
- * when it was older), so a token is never refused on a count that a finished watch made stale.
+ * under its limit (a stale count is refreshed in the background, once per COUNT_MAX_AGE_MS); a
+ * refusal is made from a count no older than that, refreshed first when it was older, so a token
+ * is never refused on a count that a finished watch made stale.
  */
 export async function takeWatchSlot(ctx: QuotaContext, owner: string, limit: number): Promise<WatchSlot> {
-	let e = counts.get(owner);
-	if (!e) {
-		e = { base: 0, at: Number.NEGATIVE_INFINITY, added: [], seq: 0, reading: null, refreshing: null };
-		counts.set(owner, e);
-	}
-	const stale = () => clock.now() - e.at > COUNT_MAX_AGE_MS;
-	if (stale()) await readShared(ctx, owner, e);
-	if (stale()) {
-		const refreshed = refresh(ctx, owner, e);
-		if (liveOf(e) >= limit) await refreshed;
-		else ctx.waitUntil(refreshed);
+	await prepareWatchQuota(ctx, owner);
+	const e = entryOf(owner);
+	if (stale(e.at)) {
+		if (liveOf(e) >= limit) await refresh(ctx, owner, e);
+		else if (stale(e.refreshStartedAt)) ctx.waitUntil(refresh(ctx, owner, e));
 	}
 	const live = liveOf(e);
 	const added: Added = { seq: ++e.seq, at: clock.now() };
 	e.added.push(added);
-	const entry = e;
 	return {
 		live,
 		full: live >= limit,
 		settle(created) {
-			if (!created) entry.added = entry.added.filter((a) => a !== added);
+			if (!created) e.added = e.added.filter((a) => a !== added);
 		},
 	};
 }

@@ -13,10 +13,11 @@ import { errorText, logEvent } from "../core/log";
 import type { AppEnv } from "../http/app-env";
 import { forgetCachedStatus } from "../http/status-cache";
 import { validationError } from "../http/validation";
+import { prepareWatchQuota } from "../http/watch-quota";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
 import type { WatchView } from "../watcher/views";
-import { registerWatch } from "./registration";
+import { quotaContext, registerWatch } from "./registration";
 
 export const watches = new OpenAPIHono<AppEnv>();
 
@@ -103,6 +104,8 @@ watches.openapi(
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
 		const items = c.req.valid("json").watches;
 		const results: z.infer<typeof BatchResult>[] = new Array(items.length);
+		// The token's count is read once up front, so the items take their slots in order.
+		await prepareWatchQuota(quotaContext(c), c.get("owner"));
 		// Registrations fan out to different Durable Objects: a few at a time keeps the batch quick.
 		await inBatches(items, BATCH_CONCURRENCY, async (item, index) => {
 			const parsed = RegisterBody.safeParse(item);

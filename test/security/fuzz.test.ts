@@ -288,8 +288,6 @@ const extraHeaders = fc.dictionary(
 		headerName,
 		fc.constantFrom(
 			"if-none-match",
-			// Its values here never read as a wait (a wait would hold the lookup on a clock that stands still).
-			"prefer",
 			"x-request-id",
 			"accept",
 			"transfer-encoding",
