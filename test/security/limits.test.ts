@@ -489,6 +489,33 @@ describe("request rate per token (the Rate Limiting binding)", () => {
 		});
 	});
 
+	it("a request never waits on another request's call to the binding: each that needs a block buys one", async () => {
+		// The runtime forbids awaiting I/O another request started; sharing one call in flight failed
+		// requests under load. Three requests meet an empty allowance while the binding is slow.
+		let release: () => void = () => {};
+		const gate = new Promise<void>((r) => {
+			release = r;
+		});
+		const asked = { calls: 0 };
+		const slow: RateLimit = {
+			async limit() {
+				asked.calls++;
+				await gate;
+				return { success: true };
+			},
+		};
+		const c = await client("rate-no-share");
+		const vars = { RATE_LIMITER: slow, RATE_LIMIT_PER_MINUTE: "600" } as unknown as Record<string, string>;
+		const pending = Array.from({ length: 3 }, () => c.request("GET", "/v1/watches/w_x", undefined, vars));
+		for (let i = 0; i < 200 && asked.calls < 3; i++) await new Promise((r) => setTimeout(r, 2));
+		expect(asked.calls).toBe(3);
+		release();
+		expect((await Promise.all(pending)).map((r) => r.status)).toEqual([404, 404, 404]);
+		// What they bought serves the next requests without asking again.
+		for (let i = 0; i < 20; i++) await c.request("GET", "/v1/watches/w_x", undefined, vars);
+		expect(asked.calls).toBe(3);
+	});
+
 	it("every /v1 route counts, one token's use does not limit another, and open routes are never limited", async () => {
 		await inOneWindow(async () => {
 			const c1 = await client("rate-one");
