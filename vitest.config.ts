@@ -24,6 +24,9 @@ export default defineConfig({
 								CALLBACK_TIMEOUT_MS: "1000",
 								UPSTREAM_TIMEOUT_MS: "1000",
 							},
+							// Beside wrangler.toml's RATE_LIMITER: a tight one (5 blocks of 10 requests a minute)
+							// that rate-limit tests put in its place.
+							ratelimits: { RATE_LIMITER_TEST: { namespace_id: "1005", simple: { limit: 5, period: 60 } } },
 						},
 					}),
 				],

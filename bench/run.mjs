@@ -19,9 +19,13 @@ const VARS = {
 	POLL_MAX_MS: "5000",
 	POLL_BACKOFF: "1.5",
 	ALLOW_PRIVATE_CALLBACKS: "loopback",
-	// Throughput is the service's own: the per-token request limit would cap it at 10/s.
-	RATE_LIMIT_PER_MINUTE: "0",
 };
+/**
+ * The rate limit is on, as deployed: every /v1 request asks the RATE_LIMITER binding. Its limit is
+ * raised from 600 to this (the binding's and RATE_LIMIT_PER_MINUTE alike) so that the one bench
+ * token is never refused: the check costs the same whatever the number it compares with.
+ */
+const BENCH_RATE_LIMIT_PER_MINUTE = 1_000_000;
 /**
  * The memory measurement, on a second, fresh runtime: each asset checked on registration, then
  * every ten minutes. Local workerd keeps three files open per Durable Object in memory and evicts
@@ -32,6 +36,8 @@ const MEMORY_VARS = { ...VARS, POLL_INITIAL_MS: "600000", POLL_MAX_MS: "600000" 
 const POLL_MAX_MS = Number(VARS.POLL_MAX_MS);
 const CONNECTIONS = 10;
 const DURATION_S = 5;
+/** The second pass, which counts the object calls of each answer, runs as long per route. */
+const COUNT_DURATION_S = DURATION_S;
 const LOOKUP_POOL = 100;
 const DELAY_ASSETS = 500;
 /** A second cohort that turns Active soon after its first check, where backoff pays off. */
@@ -200,6 +206,171 @@ function throughput(result) {
 	};
 }
 
+// ---- the routes ------------------------------------------------------------------------------
+
+/** The object-call headers of a counting runtime's answer (BENCH_COUNT_OBJECT_CALLS). */
+function callsOf(headers) {
+	const get = (name) => {
+		for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return Number(v);
+		return Number.NaN;
+	};
+	return { path: get("x-object-calls"), total: get("x-object-calls-total") };
+}
+
+/** Collects, per route, the object calls each answer reports, when the runtime counts them. */
+function callTally() {
+	const t = { answers: 0, sum: 0, max: 0, firstTotal: Number.POSITIVE_INFINITY, lastTotal: 0 };
+	return {
+		note(headers) {
+			const { path, total } = callsOf(headers);
+			if (!Number.isFinite(path)) return;
+			t.answers++;
+			t.sum += path;
+			t.max = Math.max(t.max, path);
+			t.firstTotal = Math.min(t.firstTotal, total);
+			t.lastTotal = Math.max(t.lastTotal, total);
+		},
+		figures() {
+			if (t.answers === 0) return null;
+			return {
+				answers: t.answers,
+				// what an answer waited on (plus background work it started, such as a count refresh)
+				request_path_mean: t.sum / t.answers,
+				request_path_max: t.max,
+				// every call in the runtime meanwhile (the objects' own calls and alarm runs included), per answer
+				all_per_answer: (t.lastTotal - t.firstTotal) / t.answers,
+			};
+		},
+	};
+}
+
+/**
+ * Each route under load: /healthz, lookups of watched (Processing) and of finished assets, and
+ * registrations of new assets and on watched ones. `tag` keeps each pass's asset ids apart.
+ */
+async function measureRoutes(rt, { durationS, tag }) {
+	const cannonBase = { url: rt.url, headers: { authorization: `Bearer ${rt.token}` }, duration: durationS };
+	const callback = (path) => `${rx.url}${path}`;
+	const out = {};
+	const run = async (name, request) => {
+		const tally = callTally();
+		const result = await cannon({
+			...cannonBase,
+			requests: [
+				{
+					...request,
+					onResponse: (status, body, context, headers) => {
+						tally.note(headers);
+						request.onResponse?.(status, body, context, headers);
+					},
+				},
+			],
+		});
+		out[name] = { ...throughput(result), object_calls: tally.figures() };
+	};
+
+	// Watched assets to look up: still Processing, so their answers come from the object's storage,
+	// or from the edge until each one's next check.
+	log(`[${tag}] registering ${LOOKUP_POOL} watched assets and ${LOOKUP_POOL} that finish at once`);
+	for (let i = 0; i < LOOKUP_POOL; i++) crun.script(`${tag}-done-${i}`, { processingMs: 0 });
+	await registerAll(
+		rt,
+		Array.from({ length: LOOKUP_POOL }, (_, i) => [
+			{ asset_id: `${tag}-look-${i}`, callback_url: callback("/bench/look") },
+			{ asset_id: `${tag}-done-${i}`, callback_url: callback("/bench/done") },
+		]).flat(),
+		1,
+	);
+	const doneBy = Date.now() + 30_000;
+	const finished = async () => {
+		const res = await rt.fetch(`/v1/watches?asset_id=${tag}-done-${LOOKUP_POOL - 1}`);
+		return res.ok && (await res.json()).watches.every((w) => w.asset_status === "Active");
+	};
+	while (!(await finished()) && Date.now() < doneBy) await sleep(200);
+	await sleep(1000);
+
+	log(`[${tag}] warming up`);
+	await cannon({ ...cannonBase, url: `${rt.url}/healthz`, duration: 1 });
+	log(`[${tag}] GET /healthz: ${CONNECTIONS} connections × ${durationS} s`);
+	await run("healthz", { method: "GET", path: "/healthz" });
+
+	for (const [name, prefix] of [
+		["watched_lookups", "look"],
+		["finished_lookups", "done"],
+	]) {
+		log(
+			`[${tag}] GET /v1/assets/:id over ${LOOKUP_POOL} ${prefix === "look" ? "watched" : "finished"} assets`,
+		);
+		// One lookup of each first, as /healthz is warmed up: the figure is the steady state.
+		await pool(
+			Array.from({ length: LOOKUP_POOL }, (_, i) => i),
+			8,
+			async (i) => (await rt.fetch(`/v1/assets/${tag}-${prefix}-${i}`)).text(),
+		);
+		let n = 0;
+		await run(name, {
+			method: "GET",
+			setupRequest: (req) => ({ ...req, path: `/v1/assets/${tag}-${prefix}-${n++ % LOOKUP_POOL}` }),
+		});
+	}
+
+	log(`[${tag}] POST /v1/watches, a new asset each time`);
+	let regN = 0;
+	const registeredIds = [];
+	await run("registrations", {
+		method: "POST",
+		headers: { "content-type": "application/json", authorization: `Bearer ${rt.token}` },
+		setupRequest: (req) => ({
+			...req,
+			path: "/v1/watches",
+			body: JSON.stringify({ asset_id: `${tag}-reg-${regN++}`, callback_url: callback("/bench/reg") }),
+		}),
+		onResponse: (status, body) => {
+			if (status === 201) registeredIds.push(JSON.parse(body).id);
+		},
+	});
+	// They would keep polling for the rest of the run: cancel them so later figures are not skewed.
+	log(`[${tag}] cancelling the ${registeredIds.length} watches just registered`);
+	await pool(registeredIds, 8, async (id) =>
+		(await rt.fetch(`/v1/watches/${id}`, { method: "DELETE" })).text(),
+	);
+
+	// The same, on assets whose Durable Object already exists: the difference is what creating an
+	// object (its SQLite file and schema) costs the local runtime.
+	log(`[${tag}] POST /v1/watches, new watches on 20 assets already watched`);
+	const hotIds = [];
+	await pool(
+		Array.from({ length: 20 }, (_, i) => i),
+		8,
+		async (i) => {
+			const res = await rt.fetch("/v1/watches", {
+				json: { asset_id: `${tag}-hot-${i}`, callback_url: callback("/bench/hot/first") },
+			});
+			if (res.status === 201) hotIds.push((await res.json()).id);
+			else await res.text();
+		},
+	);
+	let hotN = 0;
+	await run("registrations_existing_asset", {
+		method: "POST",
+		headers: { "content-type": "application/json", authorization: `Bearer ${rt.token}` },
+		setupRequest: (req) => {
+			const n = hotN++;
+			return {
+				...req,
+				path: "/v1/watches",
+				body: JSON.stringify({ asset_id: `${tag}-hot-${n % 20}`, callback_url: callback(`/bench/hot/${n}`) }),
+			};
+		},
+		onResponse: (status, body) => {
+			if (status === 201) hotIds.push(JSON.parse(body).id);
+		},
+	});
+	log(`[${tag}] cancelling the ${hotIds.length} watches just registered`);
+	await pool(hotIds, 8, async (id) => (await rt.fetch(`/v1/watches/${id}`, { method: "DELETE" })).text());
+	return out;
+}
+
 // ---- the schedule simulator: pure TypeScript, no runtime, a second or so ----------------------
 
 /** The simulator's run and its printed report; an error instead where this Node cannot load it. */
@@ -239,6 +410,7 @@ async function startBenchRuntime(vars) {
 	const persistDir = mkdtempSync(join(persistRoot, "seedance-bench-"));
 	const rt = await startRuntime({
 		vars: { ...vars, CRUN_API_BASE: crun.url },
+		rateLimitPerMinute: BENCH_RATE_LIMIT_PER_MINUTE,
 		secrets,
 		persistDir,
 		onLog(line, stream) {
@@ -280,126 +452,17 @@ try {
 	let rt = speed.rt;
 	results.settings = {
 		...VARS,
+		rate_limit_per_minute: BENCH_RATE_LIMIT_PER_MINUTE,
 		memory_phase: { POLL_INITIAL_MS: MEMORY_VARS.POLL_INITIAL_MS, POLL_MAX_MS: MEMORY_VARS.POLL_MAX_MS },
 		runtime: `bundled worker under miniflare (one workerd process), SQLite Durable Objects persisted under ${persistRoot === "/dev/shm" ? "/dev/shm (tmpfs)" : "BENCH_PERSIST_DIR or the temp folder"}`,
 		load_average_at_start: loadavg().map((n) => Math.round(n * 100) / 100),
 		load: `autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per measurement, loopback; load generator, simulator and receiver share the machine`,
 	};
-	const cannonBase = { url: rt.url, headers: { authorization: `Bearer ${rt.token}` } };
+	// ---- throughput per route, then the object calls each request makes ----
+	results.throughput = await measureRoutes(rt, { durationS: DURATION_S, tag: "bench" });
+	for (const [route, figures] of Object.entries(results.throughput))
+		if (route !== "healthz") figures.ratio_to_healthz = figures.rps / results.throughput.healthz.rps;
 	const callback = (path) => `${rx.url}${path}`;
-
-	// Watched assets to look up: still Processing, so their answers come from the object's storage.
-	log(`registering ${LOOKUP_POOL} watched assets for the lookup measurement`);
-	await registerAll(
-		rt,
-		Array.from({ length: LOOKUP_POOL }, (_, i) => ({
-			asset_id: `bench-look-${i}`,
-			callback_url: callback("/bench/look"),
-		})),
-		1,
-	);
-	await sleep(2000);
-
-	log("warming up");
-	await cannon({ ...cannonBase, url: `${rt.url}/healthz`, duration: 1 });
-	log(`GET /healthz: ${CONNECTIONS} connections × ${DURATION_S} s`);
-	const health = throughput(await cannon({ ...cannonBase, url: `${rt.url}/healthz` }));
-
-	log(`GET /v1/assets/:id over ${LOOKUP_POOL} watched assets`);
-	let lookupN = 0;
-	const lookups = throughput(
-		await cannon({
-			...cannonBase,
-			requests: [
-				{
-					method: "GET",
-					setupRequest: (req) => ({ ...req, path: `/v1/assets/bench-look-${lookupN++ % LOOKUP_POOL}` }),
-				},
-			],
-		}),
-	);
-
-	log("POST /v1/watches, a new asset each time");
-	let regN = 0;
-	const registeredIds = [];
-	const registrations = throughput(
-		await cannon({
-			...cannonBase,
-			requests: [
-				{
-					method: "POST",
-					headers: { "content-type": "application/json", authorization: `Bearer ${rt.token}` },
-					setupRequest: (req) => ({
-						...req,
-						path: "/v1/watches",
-						body: JSON.stringify({ asset_id: `bench-reg-${regN++}`, callback_url: callback("/bench/reg") }),
-					}),
-					onResponse: (status, body) => {
-						if (status === 201) registeredIds.push(JSON.parse(body).id);
-					},
-				},
-			],
-		}),
-	);
-	// They would keep polling for the rest of the run: cancel them so later figures are not skewed.
-	log(`cancelling the ${registeredIds.length} watches just registered`);
-	await pool(registeredIds, 8, async (id) =>
-		(await rt.fetch(`/v1/watches/${id}`, { method: "DELETE" })).text(),
-	);
-
-	// The same, on assets whose Durable Object already exists: the difference is what creating an
-	// object (its SQLite file and schema) costs the local runtime.
-	log("POST /v1/watches, new watches on 20 assets already watched");
-	const hotIds = [];
-	await pool(
-		Array.from({ length: 20 }, (_, i) => i),
-		8,
-		async (i) => {
-			const res = await rt.fetch("/v1/watches", {
-				json: { asset_id: `bench-hot-${i}`, callback_url: callback("/bench/hot/first") },
-			});
-			if (res.status === 201) hotIds.push((await res.json()).id);
-			else await res.text();
-		},
-	);
-	let hotN = 0;
-	const hotRegistrations = throughput(
-		await cannon({
-			...cannonBase,
-			requests: [
-				{
-					method: "POST",
-					headers: { "content-type": "application/json", authorization: `Bearer ${rt.token}` },
-					setupRequest: (req) => {
-						const n = hotN++;
-						return {
-							...req,
-							path: "/v1/watches",
-							body: JSON.stringify({
-								asset_id: `bench-hot-${n % 20}`,
-								callback_url: callback(`/bench/hot/${n}`),
-							}),
-						};
-					},
-					onResponse: (status, body) => {
-						if (status === 201) hotIds.push(JSON.parse(body).id);
-					},
-				},
-			],
-		}),
-	);
-	log(`cancelling the ${hotIds.length} watches just registered`);
-	await pool(hotIds, 8, async (id) => (await rt.fetch(`/v1/watches/${id}`, { method: "DELETE" })).text());
-
-	results.throughput = {
-		healthz: health,
-		registrations: { ...registrations, ratio_to_healthz: registrations.rps / health.rps },
-		registrations_existing_asset: {
-			...hotRegistrations,
-			ratio_to_healthz: hotRegistrations.rps / health.rps,
-		},
-		watched_lookups: { ...lookups, ratio_to_healthz: lookups.rps / health.rps },
-	};
 
 	// ---- notification delay ----
 	log(`registering ${DELAY_ASSETS} assets that stay Processing until flipped`);
@@ -508,8 +571,18 @@ try {
 		fixed_per_asset_calls: fixedQuickChecks + 1,
 	};
 
-	// ---- memory with 10,000 watched assets, on a fresh runtime ----
+	// ---- the object calls each request makes: a second runtime that counts them ----
 	await speed.dispose();
+	log("starting a runtime that counts object calls (BENCH_COUNT_OBJECT_CALLS; never set in production)");
+	const counting = await startBenchRuntime({ ...VARS, BENCH_COUNT_OBJECT_CALLS: "true" });
+	const counted = await measureRoutes(counting.rt, { durationS: COUNT_DURATION_S, tag: "count" });
+	results.object_calls = Object.fromEntries(
+		Object.entries(counted).map(([route, f]) => [route, f.object_calls]),
+	);
+	for (const figures of Object.values(results.throughput)) delete figures.object_calls;
+	await counting.dispose();
+
+	// ---- memory with 10,000 watched assets, on a fresh runtime ----
 	log("starting a fresh runtime for the memory measurement (assets checked every 10 minutes)");
 	rt = (await startBenchRuntime(MEMORY_VARS)).rt;
 	await sleep(500);
@@ -585,18 +658,22 @@ const rows = [
 		"GET /healthz (baseline)",
 		`${fmt(r.throughput.healthz.rps)} req/s (p50 ${r.throughput.healthz.latency_p50_ms} ms, p99 ${r.throughput.healthz.latency_p99_ms} ms)`,
 	],
-	[
-		"POST /v1/watches (new asset each)",
-		`${fmt(r.throughput.registrations.rps)} req/s = ${fmt(r.throughput.registrations.ratio_to_healthz, 2)} × healthz (p99 ${r.throughput.registrations.latency_p99_ms} ms, non-2xx ${r.throughput.registrations.non_2xx})`,
-	],
-	[
-		"POST /v1/watches (asset already watched)",
-		`${fmt(r.throughput.registrations_existing_asset.rps)} req/s = ${fmt(r.throughput.registrations_existing_asset.ratio_to_healthz, 2)} × healthz (p99 ${r.throughput.registrations_existing_asset.latency_p99_ms} ms, non-2xx ${r.throughput.registrations_existing_asset.non_2xx})`,
-	],
-	[
-		"GET /v1/assets/:id (watched)",
-		`${fmt(r.throughput.watched_lookups.rps)} req/s = ${fmt(r.throughput.watched_lookups.ratio_to_healthz, 2)} × healthz (p99 ${r.throughput.watched_lookups.latency_p99_ms} ms, non-2xx ${r.throughput.watched_lookups.non_2xx})`,
-	],
+	...[
+		["GET /v1/assets/:id (watched, Processing)", "watched_lookups"],
+		["GET /v1/assets/:id (finished)", "finished_lookups"],
+		["POST /v1/watches (asset already watched)", "registrations_existing_asset"],
+		["POST /v1/watches (new asset each)", "registrations"],
+	].map(([label, key]) => {
+		const t = r.throughput[key];
+		const c = r.object_calls?.[key];
+		const calls = c
+			? `; object calls per answer: ${fmt(c.request_path_mean, 2)} on its path (max ${c.request_path_max}), ${fmt(c.all_per_answer, 2)} in all`
+			: "";
+		return [
+			label,
+			`${fmt(t.rps)} req/s = ${fmt(t.ratio_to_healthz, 2)} × healthz (p99 ${t.latency_p99_ms} ms, non-2xx ${t.non_2xx})${calls}`,
+		];
+	}),
 	[
 		`notification delay, ${r.delay.notified}/${r.delay.assets} flips`,
 		`p50 ${fmt(r.delay.p50_ms)} ms · p95 ${fmt(r.delay.p95_ms)} ms · p99 ${fmt(r.delay.p99_ms)} ms (max ${fmt(r.delay.max_ms)} ms)`,
@@ -633,7 +710,7 @@ console.log(
 	`\nseedance-asset-watcher bench — ${r.date.slice(0, 10)}, ${m.nproc} cores (${m.cpu}), ${m.memory_gib} GiB, Node ${m.node}, workerd ${m.workerd}`,
 );
 console.log(
-	`settings: POLL_INITIAL_MS=${VARS.POLL_INITIAL_MS} POLL_MAX_MS=${VARS.POLL_MAX_MS} POLL_BACKOFF=${VARS.POLL_BACKOFF} RATE_LIMIT_PER_MINUTE=0 (memory: a fresh runtime, POLL_INITIAL_MS=POLL_MAX_MS=${MEMORY_VARS.POLL_MAX_MS}); ${r.settings.load}; load average at start ${r.settings.load_average_at_start.join(" ")}\n`,
+	`settings: POLL_INITIAL_MS=${VARS.POLL_INITIAL_MS} POLL_MAX_MS=${VARS.POLL_MAX_MS} POLL_BACKOFF=${VARS.POLL_BACKOFF} rate limit on (RATE_LIMITER at ${BENCH_RATE_LIMIT_PER_MINUTE}/min, so nothing is refused) (object calls: a second runtime, ${COUNT_DURATION_S} s per route; memory: a fresh runtime, POLL_INITIAL_MS=POLL_MAX_MS=${MEMORY_VARS.POLL_MAX_MS}); ${r.settings.load}; load average at start ${r.settings.load_average_at_start.join(" ")}\n`,
 );
 const width = Math.max(...rows.map(([k]) => k.length));
 console.log(`| ${"figure".padEnd(width)} | value |`);

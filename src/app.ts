@@ -8,6 +8,7 @@ import { requestId } from "hono/request-id";
 import { version } from "../package.json";
 import { HttpError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from "./core/errors";
 import { errorText, logEvent } from "./core/log";
+import { countCalls, countedEnv, countingObjectCalls, objectCalls } from "./core/object-calls";
 import { dashboard } from "./dashboard";
 import { registerDashboard } from "./dashboard/openapi";
 import { rejectUnservedMethods } from "./http/allowed-methods";
@@ -33,6 +34,14 @@ export const app = new OpenAPIHono<AppEnv>({
 	},
 });
 
+// The bench's count of object calls per request (off unless BENCH_COUNT_OBJECT_CALLS is set).
+app.use(async (c, next) => {
+	if (!countingObjectCalls(c.env)) return next();
+	c.env = countedEnv(c.env);
+	const { calls } = await countCalls(() => next());
+	c.header("x-object-calls", String(calls));
+	c.header("x-object-calls-total", String(objectCalls.total));
+});
 app.use(requestId());
 // Outermost after the request id, so it sees every answer, errors and 404s included.
 app.use(withholdSecrets());

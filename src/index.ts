@@ -3,7 +3,6 @@
 import { app } from "./app";
 import { sweep } from "./sweep/sweep";
 
-export { TokenQuota } from "./limits/token-quota";
 export { WatchIndex } from "./watch-index/watch-index";
 export { AssetWatcher } from "./watcher/asset-watcher";
 

@@ -126,10 +126,16 @@ export class WatcherClient {
 		return (await this.send<Watch>("POST", `/v1/watches/${encodeURIComponent(watchId)}/redeliver`)).data;
 	}
 
-	/** The asset's status; `refresh` forces an upstream check (rate-limited: 429 `rate_limited`). */
-	async lookup(assetId: string, options: { refresh?: boolean } = {}): Promise<AssetStatus> {
+	/**
+	 * The asset's status; `refresh` forces an upstream check (rate-limited: 429 `rate_limited`).
+	 * `waitS` (≤ 60) holds the answer of a watched asset until it is Active or Failed or that many
+	 * seconds pass (`Prefer: wait`): for a client that cannot receive webhooks.
+	 */
+	async lookup(assetId: string, options: { refresh?: boolean; waitS?: number } = {}): Promise<AssetStatus> {
 		const qs = options.refresh ? "?refresh=true" : "";
-		return (await this.send<AssetStatus>("GET", `/v1/assets/${encodeURIComponent(assetId)}${qs}`)).data;
+		const headers = options.waitS ? { prefer: `wait=${Math.ceil(options.waitS)}` } : undefined;
+		const path = `/v1/assets/${encodeURIComponent(assetId)}${qs}`;
+		return (await this.send<AssetStatus>("GET", path, undefined, headers)).data;
 	}
 
 	/** Uploads through Crun; with `callback_url`, the new asset is watched in the same call. Not idempotent. */
@@ -137,8 +143,17 @@ export class WatcherClient {
 		return (await this.send<UploadResult>("POST", "/v1/assets/upload", input)).data;
 	}
 
-	private async send<T>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T }> {
-		const headers = new Headers({ authorization: `Bearer ${this.token}`, accept: "application/json" });
+	private async send<T>(
+		method: string,
+		path: string,
+		body?: unknown,
+		extraHeaders?: Record<string, string>,
+	): Promise<{ status: number; data: T }> {
+		const headers = new Headers({
+			...extraHeaders,
+			authorization: `Bearer ${this.token}`,
+			accept: "application/json",
+		});
 		if (body !== undefined) headers.set("content-type", "application/json");
 		const res = await this.doFetch(
 			new Request(`${this.base}${path}`, {

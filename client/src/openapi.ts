@@ -118,9 +118,11 @@ export interface paths {
          * Look up an asset's status
          * @description A watched asset is answered from the service's state with no upstream call; an unwatched one costs at most one upstream call per asset per 5 s however many lookups arrive (they are coalesced), and leaves no state behind.
          *
-         *     Terminal answers (`Active`, `Failed`) carry a strong `ETag` and `Cache-Control: private, max-age≤60`, answer `304` to a matching `If-None-Match`, and are served from the edge cache for up to 60 s: the status of a terminal asset never changes, but `watched`, `checked_at` and `checks` in a cached answer may be that old.
+         *     Answers that cannot change for a while carry a strong `ETag` and `Cache-Control: private, max-age=<s>`, answer `304` to a matching `If-None-Match`, and are served from the edge cache without reaching the asset's state: a terminal one (`Active`, `Failed`) for up to 60 s, a watched `Processing` one until the asset's next check (`next_check_at`, at most 60 s). The status in such an answer is current where it was served; `watched`, `checked_at` and `checks` may be that old when a watch was registered or cancelled, or a refresh forced, in another data centre.
          *
          *     `refresh=true` skips the cache and forces an upstream check, at most once per asset per 5 s (429 with `Retry-After` beyond).
+         *
+         *     `Prefer: wait=N` (RFC 7240, N ≤ 60; a larger N is shortened to 60): for a client that cannot receive webhooks. A watched asset's answer is held until its status is `Active`/`Failed` (or its watches expire or are cancelled) or N seconds pass, and says `Preference-Applied: wait=N`; it checks no more often than the asset's own schedule, however many lookups wait. An unwatched asset answers at once, without `Preference-Applied`. With `If-None-Match` (the ETag of the last answer), a wait that ends with nothing new answers `304`. Answers to a wait say `Cache-Control: no-cache`.
          */
         get: operations["getAssetStatus"];
         put?: never;
@@ -1536,8 +1538,10 @@ export interface operations {
                 refresh?: "true" | "false";
             };
             header?: {
-                /** @description An ETag from an earlier terminal answer */
+                /** @description An ETag from an earlier answer */
                 "if-none-match"?: string;
+                /** @description `wait=N` (RFC 7240, seconds, at most 60): hold the answer until the asset is `Active`/`Failed` or N seconds pass. Honoured for a watched asset only; anything else in the header is ignored. */
+                prefer?: string;
             };
             path: {
                 asset_id: string;
@@ -1549,17 +1553,19 @@ export interface operations {
             /** @description The asset's status */
             200: {
                 headers: {
-                    /** @description Strong validator of the body (terminal answers only) */
+                    /** @description Strong validator of the body (terminal and watched Processing answers) */
                     etag?: string;
-                    /** @description `private, max-age=<s ≤ 60>` on terminal answers, `no-store` otherwise */
+                    /** @description `private, max-age=<s ≤ 60>` on answers the edge keeps (terminal, or watched and between checks), `no-cache` on those to a wait, `no-store` otherwise */
                     "cache-control"?: string;
+                    /** @description `wait=N` when the lookup honoured `Prefer: wait=N` (a watched asset) */
+                    "preference-applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AssetStatus"];
                 };
             };
-            /** @description Not modified: the terminal answer matches If-None-Match */
+            /** @description Not modified: the answer matches If-None-Match */
             304: {
                 headers: {
                     [name: string]: unknown;

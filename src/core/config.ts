@@ -97,6 +97,16 @@ export function parseConfig(raw: Record<string, unknown>): Config {
 		settings.POLL_MAX_MS = settings.POLL_INITIAL_MS;
 	}
 
+	// The binding's limit is fixed in wrangler.toml, so the runtime can only see whether it is there.
+	if (
+		settings.RATE_LIMIT_PER_MINUTE > 0 &&
+		typeof (raw.RATE_LIMITER as Partial<RateLimit>)?.limit !== "function"
+	)
+		invalid.push({
+			name: "RATE_LIMITER",
+			problem: "the rate-limit binding is missing, so RATE_LIMIT_PER_MINUTE is not enforced",
+		});
+
 	const missing: string[] = [];
 	const str = (name: string) => {
 		const v = raw[name];

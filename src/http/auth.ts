@@ -55,6 +55,18 @@ export async function matchToken(
 	return owner;
 }
 
+/** The owner id of each owner key, hashed once (owner keys come from the configured tokens only). */
+const ownerIds = new Map<string, Promise<string>>();
+
+function ownerOf(ownerKey: string): Promise<string> {
+	let id = ownerIds.get(ownerKey);
+	if (!id) {
+		id = hashToken(ownerKey);
+		ownerIds.set(ownerKey, id);
+	}
+	return id;
+}
+
 const unauthorized = (message: string) => (c: { get: (k: "requestId") => string }) =>
 	new UnauthorizedError(message).toResponse(c.get("requestId"));
 
@@ -67,7 +79,7 @@ function authFor(config: Config): MiddlewareHandler<AppEnv> {
 		auth = bearerAuth<AppEnv>({
 			verifyToken: async (token, ctx) => {
 				const ownerKey = await matchToken(token, config.API_TOKENS);
-				if (ownerKey !== null) ctx.set("owner", await hashToken(ownerKey));
+				if (ownerKey !== null) ctx.set("owner", await ownerOf(ownerKey));
 				return ownerKey !== null;
 			},
 			noAuthenticationHeader: {

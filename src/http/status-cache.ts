@@ -1,8 +1,48 @@
-// The edge cache of terminal status answers (`GET /v1/assets/:asset_id`): its key, and forgetting
-// an entry when a registration or a cancel changes what the answer says (`watched`), so that the
-// data centre that served the change shows it at once rather than up to a minute later.
+// The edge cache of status answers (`GET /v1/assets/:asset_id`), in the Workers cache under one
+// synthetic key per asset (not per token: status is not token-scoped), and in front of it for a few
+// seconds in the isolate's memory: a terminal answer for a minute, a watched Processing one until
+// the asset's next check (nothing can change it before), both with a strong ETag. A registration,
+// a cancel or a forced refresh forgets or replaces the entry in the isolate and the data centre that
+// served it; other isolates there may show the old `watched` for MEMORY_MAX_AGE_MS at most.
 
 import { version } from "../../package.json";
+import { clock } from "../core/clock";
+
+/**
+ * How long a terminal answer is served from the edge cache, and at most from a client's cache.
+ * The status of a terminal asset never changes; what can is `watched` (a watch registered or
+ * cancelled since) and `checked_at`/`checks` (a forced refresh), so this bounds their staleness.
+ */
+export const TERMINAL_MAX_AGE_S = 60;
+/** A watched Processing answer is kept until its next check, and never longer than this. */
+export const WATCHED_MAX_AGE_S = 60;
+
+/** An isolate keeps an answer in memory this long at most, so that a change made elsewhere shows soon. */
+export const MEMORY_MAX_AGE_MS = 5_000;
+/** How many answers an isolate keeps in memory (the least recently stored go first). */
+const MEMORY_ENTRIES = 1_000;
+
+const FRESH_UNTIL = "x-fresh-until";
+
+/** The isolate's own copies, by cache key URL: each until the earlier of its freshness and its memory age. */
+const memory = new Map<string, CachedStatus & { memoryUntil: number }>();
+
+function remember(url: string, entry: CachedStatus): void {
+	memory.delete(url);
+	if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value as string);
+	memory.set(url, { ...entry, memoryUntil: Math.min(entry.freshUntil, clock.now() + MEMORY_MAX_AGE_MS) });
+}
+
+function recalled(url: string): CachedStatus | null {
+	const kept = memory.get(url);
+	if (!kept) return null;
+	if (kept.memoryUntil > clock.now()) return kept;
+	memory.delete(url);
+	return null;
+}
+
+/** A status answer as the edge keeps it: served as is while the service's clock is before `freshUntil`. */
+export type CachedStatus = { body: string; etag: string; freshUntil: number };
 
 /** The edge cache key of an asset's status: per asset and per release (the body's shape may change). */
 export function statusCacheKey(requestUrl: string, assetId: string): Request {
@@ -10,10 +50,81 @@ export function statusCacheKey(requestUrl: string, assetId: string): Request {
 	return new Request(`${origin}/_edge/asset-status/${version}/${encodeURIComponent(assetId)}`);
 }
 
-export async function forgetCachedStatus(requestUrl: string, assetId: string): Promise<void> {
+export async function etagOf(body: string): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+	const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+	return `"${hex}"`;
+}
+
+/** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x". */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+	if (!header) return false;
+	return header.split(",").some((t) => {
+		const v = t.trim();
+		return v === "*" || v === etag || v === `W/${etag}`;
+	});
+}
+
+/**
+ * Until when an answer may be served from the edge, or null when it may change at any moment.
+ * `holdsUntil` is the asset object's word for a non-terminal answer: its next check.
+ */
+export function cacheableUntil(
+	status: string,
+	holdsUntil: number | null | undefined,
+	now: number,
+): number | null {
+	if (status === "Active" || status === "Failed") return now + TERMINAL_MAX_AGE_S * 1000;
+	if (holdsUntil === null || holdsUntil === undefined || holdsUntil <= now) return null;
+	return Math.min(holdsUntil, now + WATCHED_MAX_AGE_S * 1000);
+}
+
+/** The entry for `key` while it is fresh; null when absent, stale, or when the cache fails. */
+export async function readCachedStatus(key: Request): Promise<CachedStatus | null> {
+	const inMemory = recalled(key.url);
+	if (inMemory) return inMemory;
 	try {
-		await caches.default.delete(statusCacheKey(requestUrl, assetId));
+		const hit = await caches.default.match(key);
+		if (!hit) return null;
+		const etag = hit.headers.get("etag");
+		const freshUntil = Number(hit.headers.get(FRESH_UNTIL));
+		if (!etag || !Number.isFinite(freshUntil) || freshUntil <= clock.now()) return null;
+		const entry = { body: await hit.text(), etag, freshUntil };
+		remember(key.url, entry);
+		return entry;
 	} catch {
-		// The entry then lives out its minute; a cache failure must not fail the change itself.
+		// A cache failure costs one Durable Object call, never the lookup.
+		return null;
+	}
+}
+
+export async function storeStatus(key: Request, entry: CachedStatus): Promise<void> {
+	const maxAge = Math.ceil((entry.freshUntil - clock.now()) / 1000);
+	if (maxAge <= 0) return;
+	remember(key.url, entry);
+	try {
+		await caches.default.put(
+			key,
+			new Response(entry.body, {
+				headers: {
+					"content-type": "application/json",
+					etag: entry.etag,
+					"cache-control": `public, max-age=${maxAge}`,
+					[FRESH_UNTIL]: String(entry.freshUntil),
+				},
+			}),
+		);
+	} catch {
+		// Not cached: the next lookup asks the Durable Object again.
+	}
+}
+
+export async function forgetCachedStatus(requestUrl: string, assetId: string): Promise<void> {
+	const key = statusCacheKey(requestUrl, assetId);
+	memory.delete(key.url);
+	try {
+		await caches.default.delete(key);
+	} catch {
+		// The entry then lives out its time; a cache failure must not fail the change itself.
 	}
 }

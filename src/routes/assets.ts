@@ -1,7 +1,7 @@
-// /v1/assets: status lookups and upload-and-watch. A terminal lookup answer is kept in the
-// Workers cache under one synthetic key per asset (not per token: status is not token-scoped),
-// so repeated lookups of a finished asset never reach its Durable Object; the rest go to the
-// asset's object, which answers watched assets from storage and coalesces unwatched ones.
+// /v1/assets: status lookups and upload-and-watch. Terminal answers and watched Processing ones
+// are kept in the Workers cache (src/http/status-cache.ts), so repeated lookups of them reach no
+// Durable Object until the answer could change; the rest go to the asset's object, which answers
+// watched assets from storage and coalesces unwatched ones.
 // Upload validates everything first, so a refused request never creates an asset upstream.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import { bodyErrors, commonErrors, errorResponse } from "../api/errors";
 import { AssetId, UploadBody } from "../api/requests";
 import { AssetStatusSchema, UploadResultSchema } from "../api/resources";
+import { clock } from "../core/clock";
 import { loadConfig, requireConfig } from "../core/config";
 import { HttpError, NotFoundError } from "../core/errors";
 import { ASSET_ID_PATTERN } from "../core/ids";
@@ -16,77 +17,45 @@ import { errorText, logEvent } from "../core/log";
 import { type CrunSettings, crunSettings, uploadAsset } from "../crun/client";
 import { uploadError } from "../crun/upload-answer";
 import type { AppEnv } from "../http/app-env";
-import { statusCacheKey } from "../http/status-cache";
+import { MAX_WAIT_S, waitPreference } from "../http/prefer";
+import {
+	type CachedStatus,
+	cacheableUntil,
+	etagMatches,
+	etagOf,
+	forgetCachedStatus,
+	readCachedStatus,
+	statusCacheKey,
+	storeStatus,
+	TERMINAL_MAX_AGE_S,
+	WATCHED_MAX_AGE_S,
+} from "../http/status-cache";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
+import type { AssetView } from "../watcher/views";
 import { checkRegistration, registerWatch } from "./registration";
 
 export const assets = new OpenAPIHono<AppEnv>();
 
 /**
- * How long a terminal answer is served from the edge cache, and at most from a client's cache.
- * The status of a terminal asset never changes; what can is `watched` (a watch registered or
- * cancelled since) and `checked_at`/`checks` (a forced refresh), so this bounds their staleness.
+ * An answer as the edge keeps it: ETag, the remaining lifetime as the client's max-age, 304 on a
+ * match. To a request that waits, `no-cache`: its next wait must reach the service, not a cache.
  */
-export const TERMINAL_MAX_AGE_S = 60;
-
-async function etagOf(body: string): Promise<string> {
-	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-	const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-	return `"${hex}"`;
+function cachedAnswer(c: Context<AppEnv>, entry: CachedStatus, waiting: boolean) {
+	const maxAge = Math.max(0, Math.floor((entry.freshUntil - clock.now()) / 1000));
+	const headers = {
+		etag: entry.etag,
+		"cache-control": waiting ? "no-cache" : `private, max-age=${maxAge}`,
+		vary: "prefer",
+	};
+	if (etagMatches(c.req.header("if-none-match"), entry.etag)) return c.body(null, 304, headers);
+	return c.body(entry.body, 200, { ...headers, "content-type": "application/json" });
 }
 
-/** If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x". */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-	if (!header) return false;
-	return header.split(",").some((t) => {
-		const v = t.trim();
-		return v === "*" || v === etag || v === `W/${etag}`;
-	});
-}
-
-const STORED_AT = "x-stored-at";
-
-type CachedStatus = { body: string; etag: string; ageS: number };
-
-async function readCached(key: Request): Promise<CachedStatus | null> {
-	try {
-		const hit = await caches.default.match(key);
-		if (!hit) return null;
-		const etag = hit.headers.get("etag");
-		const storedAt = Number(hit.headers.get(STORED_AT));
-		if (!etag || !Number.isFinite(storedAt)) return null;
-		return { body: await hit.text(), etag, ageS: Math.max(0, Math.floor((Date.now() - storedAt) / 1000)) };
-	} catch {
-		// A cache failure costs one Durable Object call, never the lookup.
-		return null;
-	}
-}
-
-async function storeCached(key: Request, body: string, etag: string): Promise<void> {
-	try {
-		await caches.default.put(
-			key,
-			new Response(body, {
-				headers: {
-					"content-type": "application/json",
-					etag,
-					"cache-control": `public, max-age=${TERMINAL_MAX_AGE_S}`,
-					[STORED_AT]: String(Date.now()),
-				},
-			}),
-		);
-	} catch {
-		// Not cached: the next lookup asks the Durable Object again.
-	}
-}
-
-/** A terminal answer: ETag, the remaining lifetime as the client's max-age, and 304 when it matches. */
-function terminalAnswer(c: Context<AppEnv>, cached: CachedStatus) {
-	const maxAge = Math.max(0, TERMINAL_MAX_AGE_S - cached.ageS);
-	const headers = { etag: cached.etag, "cache-control": `private, max-age=${maxAge}` };
-	if (etagMatches(c.req.header("if-none-match"), cached.etag)) return c.body(null, 304, headers);
-	return c.body(cached.body, 200, { ...headers, "content-type": "application/json" });
+/** A kept answer that can serve a lookup waiting for a terminal status: a terminal one. */
+function settled(entry: CachedStatus): { watched: boolean } | null {
+	const view = JSON.parse(entry.body) as AssetView;
+	return view.status === "Active" || view.status === "Failed" ? { watched: view.watched } : null;
 }
 
 assets.openapi(
@@ -98,9 +67,11 @@ assets.openapi(
 		description: [
 			"A watched asset is answered from the service's state with no upstream call; an unwatched one costs at most one upstream call per asset per 5 s however many lookups arrive (they are coalesced), and leaves no state behind.",
 			"",
-			`Terminal answers (\`Active\`, \`Failed\`) carry a strong \`ETag\` and \`Cache-Control: private, max-age≤${TERMINAL_MAX_AGE_S}\`, answer \`304\` to a matching \`If-None-Match\`, and are served from the edge cache for up to ${TERMINAL_MAX_AGE_S} s: the status of a terminal asset never changes, but \`watched\`, \`checked_at\` and \`checks\` in a cached answer may be that old.`,
+			`Answers that cannot change for a while carry a strong \`ETag\` and \`Cache-Control: private, max-age=<s>\`, answer \`304\` to a matching \`If-None-Match\`, and are served from the edge cache without reaching the asset's state: a terminal one (\`Active\`, \`Failed\`) for up to ${TERMINAL_MAX_AGE_S} s, a watched \`Processing\` one until the asset's next check (\`next_check_at\`, at most ${WATCHED_MAX_AGE_S} s). The status in such an answer is current where it was served; \`watched\`, \`checked_at\` and \`checks\` may be that old when a watch was registered or cancelled, or a refresh forced, in another data centre.`,
 			"",
 			"`refresh=true` skips the cache and forces an upstream check, at most once per asset per 5 s (429 with `Retry-After` beyond).",
+			"",
+			`\`Prefer: wait=N\` (RFC 7240, N ≤ ${MAX_WAIT_S}; a larger N is shortened to ${MAX_WAIT_S}): for a client that cannot receive webhooks. A watched asset's answer is held until its status is \`Active\`/\`Failed\` (or its watches expire or are cancelled) or N seconds pass, and says \`Preference-Applied: wait=N\`; it checks no more often than the asset's own schedule, however many lookups wait. An unwatched asset answers at once, without \`Preference-Applied\`. With \`If-None-Match\` (the ETag of the last answer), a wait that ends with nothing new answers \`304\`. Answers to a wait say \`Cache-Control: no-cache\`.`,
 		].join("\n"),
 		request: {
 			params: z.object({ asset_id: AssetId.openapi({ param: { name: "asset_id", in: "path" } }) }),
@@ -112,9 +83,16 @@ assets.openapi(
 			}),
 			headers: z.object({
 				"if-none-match": z.string().optional().openapi({
-					description: "An ETag from an earlier terminal answer",
+					description: "An ETag from an earlier answer",
 					example: '"3f1c9a0e5b7d2c4e8a6f1b3d5c7e9a0b"',
 				}),
+				prefer: z
+					.string()
+					.optional()
+					.openapi({
+						description: `\`wait=N\` (RFC 7240, seconds, at most ${MAX_WAIT_S}): hold the answer until the asset is \`Active\`/\`Failed\` or N seconds pass. Honoured for a watched asset only; anything else in the header is ignored.`,
+						example: "wait=30",
+					}),
 			}),
 		},
 		responses: {
@@ -122,17 +100,21 @@ assets.openapi(
 				description: "The asset's status",
 				headers: {
 					etag: {
-						description: "Strong validator of the body (terminal answers only)",
+						description: "Strong validator of the body (terminal and watched Processing answers)",
 						schema: { type: "string" },
 					},
 					"cache-control": {
-						description: `\`private, max-age=<s ≤ ${TERMINAL_MAX_AGE_S}>\` on terminal answers, \`no-store\` otherwise`,
+						description: `\`private, max-age=<s ≤ ${TERMINAL_MAX_AGE_S}>\` on answers the edge keeps (terminal, or watched and between checks), \`no-cache\` on those to a wait, \`no-store\` otherwise`,
+						schema: { type: "string" },
+					},
+					"preference-applied": {
+						description: "`wait=N` when the lookup honoured `Prefer: wait=N` (a watched asset)",
 						schema: { type: "string" },
 					},
 				},
 				content: { "application/json": { schema: AssetStatusSchema } },
 			},
-			304: { description: "Not modified: the terminal answer matches If-None-Match" },
+			304: { description: "Not modified: the answer matches If-None-Match" },
 			404: errorResponse("An unwatched asset the upstream does not know (`asset_not_found`)", {
 				code: "asset_not_found",
 				message: "the upstream does not know this asset",
@@ -152,23 +134,33 @@ assets.openapi(
 		requireConfig(loadConfig(c.env), "CRUN_API_KEY");
 		const { asset_id } = c.req.valid("param");
 		const refresh = c.req.valid("query").refresh === "true";
+		const waitS = waitPreference(c.req.header("prefer"));
 		const key = statusCacheKey(c.req.url, asset_id);
 		if (!refresh) {
-			const cached = await readCached(key);
-			if (cached) return terminalAnswer(c, cached);
+			// A hit reaches no Durable Object at all. A kept Processing answer cannot end a wait.
+			const cached = await readCachedStatus(key);
+			const done = cached && waitS !== null ? settled(cached) : null;
+			if (cached && waitS === null) return cachedAnswer(c, cached, false);
+			if (cached && done) {
+				if (done.watched) c.header("preference-applied", `wait=${waitS}`);
+				return cachedAnswer(c, cached, true);
+			}
 		}
-		const answer = await unwrap(assetWatcher(c.env, asset_id).lookup(asset_id, refresh));
+		const answer = await unwrap(assetWatcher(c.env, asset_id).lookup(asset_id, refresh, (waitS ?? 0) * 1000));
 		if (!answer.found) throw new NotFoundError("asset_not_found", "the upstream does not know this asset");
-		const view = answer.view;
-		if (view.status !== "Active" && view.status !== "Failed") {
+		if (waitS !== null && answer.waitApplied) c.header("preference-applied", `wait=${waitS}`);
+		const body = JSON.stringify(answer.view);
+		const freshUntil = cacheableUntil(answer.view.status, answer.holdsUntil, clock.now());
+		if (freshUntil === null) {
+			// A forced refresh replaces what the edge held; an answer that may change is not kept.
+			if (refresh) await forgetCachedStatus(c.req.url, asset_id);
 			c.header("cache-control", "no-store");
-			return c.json(view, 200);
+			return c.body(body, 200, { "content-type": "application/json" });
 		}
-		const body = JSON.stringify(view);
-		const etag = await etagOf(body);
+		const entry = { body, etag: await etagOf(body), freshUntil };
 		// Awaited rather than left to waitUntil: the next lookup from this data centre should hit.
-		await storeCached(key, body, etag);
-		return terminalAnswer(c, { body, etag, ageS: 0 });
+		await storeStatus(key, entry);
+		return cachedAnswer(c, entry, waitS !== null);
 	},
 );
 
@@ -251,7 +243,7 @@ assets.openapi(
 		if (body.callback_url === undefined) return c.json({ asset_id: assetId, watch: null }, 201);
 
 		try {
-			const { watch } = await registerWatch(c.env, config, c.get("owner"), {
+			const { watch } = await registerWatch(c, config, {
 				asset_id: assetId,
 				callback_url: body.callback_url,
 				events: body.events,

@@ -1,12 +1,16 @@
 // Registering a watch, shared by `POST /v1/watches`, its batch form and upload-and-watch: the checks
 // a registration needs beyond its schema (the callback URL policy, header names unique regardless of
-// case), then one call to the asset's Durable Object.
+// case), a slot from the token's cached live-watch count (src/http/watch-quota.ts, no object call),
+// then one call to the asset's Durable Object, which answers an existing watch even at the limit.
 
+import type { Context } from "hono";
 import type { RegisterBody } from "../api/requests";
 import type { Config } from "../core/config";
 import { ValidationError } from "../core/errors";
 import { EVENT_TYPES } from "../core/states";
 import { checkCallbackUrl } from "../delivery/callback-url";
+import type { AppEnv } from "../http/app-env";
+import { type QuotaContext, takeWatchSlot } from "../http/watch-quota";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
 
@@ -31,16 +35,44 @@ export function checkRegistration(
 	return { callbackUrl: verdict.url, callbackHeaders };
 }
 
-export async function registerWatch(env: Env, config: Config, owner: string, body: RegisterBody) {
+/** What the token quota needs of the request: its bindings, its URL, and its waitUntil. */
+export function quotaContext(c: Context<AppEnv>): QuotaContext {
+	return {
+		env: c.env,
+		requestUrl: c.req.url,
+		waitUntil(promise) {
+			try {
+				c.executionCtx.waitUntil(promise);
+			} catch {
+				// No execution context (a direct app.request): the promise simply runs on.
+			}
+		},
+	};
+}
+
+export async function registerWatch(c: Context<AppEnv>, config: Config, body: RegisterBody) {
 	const { callbackUrl, callbackHeaders } = checkRegistration(config, body);
-	return unwrap(
-		assetWatcher(env, body.asset_id).register({
-			assetId: body.asset_id,
-			owner,
-			callbackUrl,
-			events: body.events ?? [...EVENT_TYPES],
-			metadata: body.metadata ?? {},
-			callbackHeaders,
-		}),
-	);
+	const owner = c.get("owner");
+	const limit = config.MAX_WATCHES_PER_TOKEN;
+	const slot = await takeWatchSlot(quotaContext(c), owner, limit);
+	let created = false;
+	try {
+		const registered = await unwrap(
+			assetWatcher(c.env, body.asset_id).register(
+				{
+					assetId: body.asset_id,
+					owner,
+					callbackUrl,
+					events: body.events ?? [...EVENT_TYPES],
+					metadata: body.metadata ?? {},
+					callbackHeaders,
+				},
+				slot.full ? { live: slot.live } : null,
+			),
+		);
+		created = registered.created;
+		return registered;
+	} finally {
+		slot.settle(created);
+	}
 }

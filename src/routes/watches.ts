@@ -13,10 +13,11 @@ import { errorText, logEvent } from "../core/log";
 import type { AppEnv } from "../http/app-env";
 import { forgetCachedStatus } from "../http/status-cache";
 import { validationError } from "../http/validation";
+import { prepareWatchQuota } from "../http/watch-quota";
 import { assetWatcher } from "../watcher/asset-watcher";
 import { unwrap } from "../watcher/result";
 import type { WatchView } from "../watcher/views";
-import { registerWatch } from "./registration";
+import { quotaContext, registerWatch } from "./registration";
 
 export const watches = new OpenAPIHono<AppEnv>();
 
@@ -78,7 +79,7 @@ watches.openapi(
 	async (c) => {
 		const config = loadConfig(c.env);
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
-		const { created, watch } = await registerWatch(c.env, config, c.get("owner"), c.req.valid("json"));
+		const { created, watch } = await registerWatch(c, config, c.req.valid("json"));
 		if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 		return c.json(watch, created ? 201 : 200);
 	},
@@ -127,15 +128,16 @@ watches.openapi(
 	async (c) => {
 		const config = loadConfig(c.env);
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
-		const owner = c.get("owner");
 		const items = c.req.valid("json").watches;
 		const results: z.infer<typeof BatchResult>[] = new Array(items.length);
+		// The token's count is read once up front, so the items take their slots in order.
+		await prepareWatchQuota(quotaContext(c), c.get("owner"));
 		// Registrations fan out to different Durable Objects: a few at a time keeps the batch quick.
 		await inBatches(items, BATCH_CONCURRENCY, async (item, index) => {
 			const parsed = RegisterBody.safeParse(item);
 			try {
 				if (!parsed.success) throw validationError(parsed.error, `watches[${index}]`);
-				const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
+				const { created, watch } = await registerWatch(c, config, parsed.data);
 				if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 				results[index] = { index, status: created ? 201 : 200, watch };
 			} catch (err) {

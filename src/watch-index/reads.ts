@@ -1,6 +1,7 @@
 // Reads across the index shards for the API: one token's watches in one global order (each shard
 // answers its own page in that order and the pages are merged, so a cursor is just a position),
-// and one token's counts. An asset_id filter asks only the shard that asset lives in.
+// one token's counts, and its live watches (the token quota's count). An asset_id filter asks
+// only the shard that asset lives in.
 
 import { loadConfig } from "../core/config";
 import { HttpError } from "../core/errors";
@@ -82,4 +83,15 @@ export async function tokenStats(env: Env, owner: string, now: number): Promise<
 			total.most_overdue = a.most_overdue;
 	}
 	return total;
+}
+
+/** How many of a token's watches are live (watching or notifying), across every shard. */
+export async function liveWatchCount(env: Env, owner: string): Promise<number> {
+	const count = loadConfig(env).INDEX_SHARDS;
+	const counts = await fromShards(
+		env,
+		Array.from({ length: count }, (_, i) => i),
+		(s) => s.liveCount(owner),
+	);
+	return counts.reduce((a, b) => a + b, 0);
 }

@@ -8,7 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../core/config";
 import { firstRow, migrate } from "../core/sql";
-import type { WatchState } from "../core/states";
+import { LIVE_SQL, type WatchState } from "../core/states";
 import type { ListPosition } from "./cursor";
 import { BASELINE, MIGRATIONS } from "./migrations";
 import { shardName, shardOf } from "./shards";
@@ -242,10 +242,20 @@ export class WatchIndex extends DurableObject<Env> {
 		);
 		return { by_state, by_status, most_overdue: most };
 	}
+
+	/** One token's live watches (watching or notifying) here: MAX_WATCHES_PER_TOKEN counts these. */
+	async liveCount(owner: string): Promise<number> {
+		return this.sql
+			.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM watches WHERE owner = ? AND ${LIVE_SQL}`, owner)
+			.one().n;
+	}
 }
 
 /** The index's RPC surface, typed as the class declares it (the stub's own type widens results). */
-export type WatchIndexRpc = Pick<WatchIndex, "sync" | "remove" | "candidates" | "list" | "stats">;
+export type WatchIndexRpc = Pick<
+	WatchIndex,
+	"sync" | "remove" | "candidates" | "list" | "stats" | "liveCount"
+>;
 
 export function indexShard(env: Env, shard: number): WatchIndexRpc {
 	return env.WATCH_INDEX.getByName(shardName(shard)) as unknown as WatchIndexRpc;

@@ -11,26 +11,23 @@ import { clock } from "../core/clock";
 import { type Config, loadConfig } from "../core/config";
 import { newWatchId } from "../core/ids";
 import { errorText, logEvent } from "../core/log";
-import { publicStatus, terminalEvent } from "../core/states";
+import { countedEnv, countingObjectCalls, noteObjectCall } from "../core/object-calls";
+import { publicStatus } from "../core/states";
 import type { CheckOutcome } from "../crun/classify";
 import { type CrunSettings, checkAsset, crunSettings } from "../crun/client";
 import { maxAttempts } from "../delivery/retry-policy";
-import { tokenQuota } from "../limits/token-quota";
 import type { IndexKey } from "../watch-index/watch-index";
 import { planCheck } from "./check-plan";
 import { deliverDue, deliverySettings } from "./delivery-flow";
 import { publishToIndex, removeFromIndex } from "./index-sync";
-import { type LookupAnswer, UnwatchedLookups } from "./lookup";
+import { type LookupAnswer, lookupWatched, UnwatchedLookups, type WatchedAsset } from "./lookup";
 import { hasSchema } from "./migrations";
-import { QuotaReports } from "./quota-reports";
 import { fail, ok, type Result } from "./result";
 import { type AssetRow, hasDelivery, type WatchRow } from "./rows";
+import { StatusWaiters } from "./status-waiters";
 import { AssetStore, type RegisterInput } from "./store";
+import { type WatchView, watchView } from "./views";
 
-import { assetView, type WatchView, watchView } from "./views";
-
-/** `?refresh=true` forces at most one upstream check per asset per this long. */
-export const FORCED_CHECK_INTERVAL_MS = 5_000;
 /** How long past its own timeout a started check or attempt holds its slot before a re-run may redo it. */
 const LEASE_GRACE_MS = 30_000;
 /** A push the index did not take is tried again this soon (by the alarm). */
@@ -44,21 +41,33 @@ export type HealResult = { found: boolean; rearmed: boolean; expired: number };
 type Registered = { created: boolean; watch: WatchView };
 
 export class AssetWatcher extends DurableObject<Env> {
-	private readonly quota = new QuotaReports();
-	private readonly store = new AssetStore(this.ctx.storage, (change) => {
+	private readonly store = new AssetStore(this.ctx.storage, () => {
 		this.changed = true;
-		if (change.liveBefore !== change.liveAfter)
-			this.quota.note({ id: change.id, owner: change.owner, live: change.liveAfter });
 	});
 	private readonly unwatched = new UnwatchedLookups();
+	private readonly waiters = new StatusWaiters();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
 	/** Watch ids whose callback this instance is sending right now. */
 	private readonly sending = new Set<string>();
 	/** Something the index shows changed since the last push (memory only: see index-sync.ts). */
 	private changed = false;
+	/** What a watched lookup (lookup.ts) may do with this object. */
+	private readonly watchedAsset: WatchedAsset = {
+		store: this.store,
+		waiters: this.waiters,
+		checking: () => this.checkInFlight !== null,
+		forceCheck: async () => {
+			const now = clock.now();
+			await this.check();
+			await this.deliver();
+			await this.arm(now);
+		},
+	};
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
+		// The bench counts the calls this object makes (never in production: the var is unset).
+		if (countingObjectCalls(env)) this.env = countedEnv(env);
 		// An object that was never written stays empty: unwatched lookups leave nothing behind.
 		if (hasSchema(ctx.storage)) ctx.blockConcurrencyWhile(async () => this.store.ensureSchema());
 	}
@@ -97,49 +106,28 @@ export class AssetWatcher extends DurableObject<Env> {
 		return null;
 	}
 
-	async register(input: RegisterInput): Promise<Result<Registered>> {
+	/**
+	 * Registers a watch, or answers the same registration already here. `tokenFull`: the token is at
+	 * MAX_WATCHES_PER_TOKEN (the worker counts that, src/http/watch-quota.ts), so only an existing
+	 * watch is answered. No await from the checks to the write: two equal registrations make one watch.
+	 */
+	async register(
+		input: RegisterInput,
+		tokenFull: { live: number } | null = null,
+	): Promise<Result<Registered>> {
 		this.store.ensureSchema();
 		const now = clock.now();
-		const runAt = now;
 		const conflict = this.registerConflict(input);
 		if (conflict) return conflict;
+		if (tokenFull)
+			return fail(409, "too_many_watches", `this token already has ${tokenFull.live} live watches`);
 
 		const id = newWatchId(input.assetId);
-		// MAX_WATCHES_PER_TOKEN spans assets, so the token's quota object holds the count. The slot
-		// is reserved before the watch is written; a crash in between leaves a slot its audit frees.
-		const quota = await tokenQuota(this.env, input.owner).reserve(id, this.config.MAX_WATCHES_PER_TOKEN);
-		if (!quota.ok) return fail(409, "too_many_watches", `this token already has ${quota.live} live watches`);
-		// Other calls ran while the quota answered: the same registration may have landed meanwhile.
-		const raced = this.registerConflict(input);
-		if (raced) {
-			this.quota.note({ id, owner: input.owner, live: false });
-			await this.quota.flush(this.env);
-			return raced;
-		}
-		this.store.transaction(() => {
-			const newAsset = this.store.insertWatch(
-				{ ...input, id, expiresAt: now + this.config.WATCH_TTL_S * 1000 },
-				now,
-			);
-			const a = this.store.asset() as AssetRow;
-			const event = terminalEvent(a.status);
-			if (event) {
-				// Already terminal: notified at once from what we know, no upstream call.
-				const w = this.store.watch(id) as WatchRow;
-				this.store.openEvent(w, { type: event, at: a.terminal_at ?? now, reason: null }, a, now);
-			} else if (!newAsset && (a.expired_reason !== null || a.next_check_at === null)) {
-				// A fresh start after the asset was given up on: check now (a new asset row is due already).
-				this.store.updateAsset({
-					expired_reason: null,
-					next_check_at: now,
-					poll_step: 0,
-					not_found_count: 0,
-					not_found_since: null,
-					updated_at: now,
-				});
-			}
-		});
-		await this.arm(runAt);
+		this.store.addWatch({ ...input, id, expiresAt: now + this.config.WATCH_TTL_S * 1000 }, now);
+		// One object hop: the alarm, due now, does the first check (or sends what a terminal asset
+		// owes) and pushes the new watch to the index (this instance remembers it changed; an
+		// object evicted before that pushes on its first status change or lease renewal).
+		await this.wakeBy(now);
 		return ok({ created: true, watch: this.current(id) });
 	}
 
@@ -174,44 +162,33 @@ export class AssetWatcher extends DurableObject<Env> {
 		return ok(this.current(id));
 	}
 
-	/** Which of `ids` are live here (watching or notifying); the token quotas' audit asks. */
-	async liveWatchIds(ids: string[]): Promise<string[]> {
-		return this.store.liveWatchIds(ids);
-	}
-
 	// ---- RPC: status lookups --------------------------------------------------------------
 
 	/**
 	 * Status lookup. A watched asset is answered from storage with no upstream call (unless
-	 * `refresh`); an unwatched one from one coalesced upstream check, cached for a few seconds,
-	 * that writes nothing.
+	 * `refresh`), after waiting up to `waitMs` for its status to settle when asked (`Prefer: wait`);
+	 * an unwatched one from one coalesced upstream check, cached for a few seconds, that writes nothing.
 	 */
-	async lookup(assetId: string, refresh: boolean): Promise<Result<LookupAnswer>> {
+	async lookup(assetId: string, refresh: boolean, waitMs = 0): Promise<Result<LookupAnswer>> {
 		const now = clock.now();
 		const a = this.store.asset();
 		if (!a || !this.store.isWatched())
 			return this.unwatched.lookup(assetId, refresh, now, () => this.crun(), clock.now);
-		if (refresh) {
-			const wait = (a.last_forced_check_at ?? Number.NEGATIVE_INFINITY) + FORCED_CHECK_INTERVAL_MS - now;
-			if (wait > 0) return fail(429, "rate_limited", "this asset was refreshed moments ago", wait / 1000);
-			this.store.updateAsset({ last_forced_check_at: now });
-			await this.check();
-			await this.deliver();
-			await this.arm(now);
-		}
-		const fresh = this.store.asset() as AssetRow;
-		return ok({ found: true, view: assetView(fresh, true, this.store.isPolling(fresh)) });
+		return lookupWatched(this.watchedAsset, a, { refresh, waitMs }, now);
 	}
 
 	// ---- the alarm ------------------------------------------------------------------------
 
 	override async alarm(): Promise<void> {
+		if (countingObjectCalls(this.env)) noteObjectCall();
 		if (!hasSchema(this.ctx.storage)) return;
 		this.store.ensureSchema();
 		const runAt = clock.now();
 		// A safety net first: if this run dies mid-way (crash, eviction, deploy), the object
-		// wakes again when the leases below run out, whether or not the platform retries.
-		await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
+		// wakes again when the leases below run out, whether or not the platform retries. A run
+		// with no check, attempt or expiry due (a registration's index push) has no lease to guard.
+		const due = this.store.nextDue();
+		if (due !== null && due <= clock.now()) await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
 		const steps: [string, () => Promise<void> | void][] = [
 			["expire", () => this.expireOverdueWatches(clock.now())],
 			["check", () => this.checkIfDue()],
@@ -230,14 +207,21 @@ export class AssetWatcher extends DurableObject<Env> {
 		await this.arm(runAt, failed ? clock.now() + FAILED_RUN_RETRY_MS : undefined);
 	}
 
+	/** The alarm fires by `at` at the latest (it is only ever brought forward here). */
+	private async wakeBy(at: number): Promise<void> {
+		const current = await this.ctx.storage.getAlarm();
+		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+	}
+
 	/**
 	 * Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry;
 	 * then tells the index what it must know. `runAt` is when the calling run began.
 	 */
 	private async arm(runAt: number, atMost?: number, forceIndex = false): Promise<void> {
-		// Every path that changes a watch's state ends here, so this is where the quotas hear of it.
-		await this.quota.flush(this.env);
-		if (!this.store.asset()) return;
+		const a = this.store.asset();
+		if (!a) return;
+		// Polling ended (cancelled, expired, terminal): waiting lookups have nothing more to wait for.
+		if (!this.store.isPolling(a)) this.waiters.wake();
 		const next = this.store.nextDue();
 		const due = atMost === undefined ? next : Math.min(atMost, next ?? atMost);
 		if (due === null) {
@@ -256,10 +240,8 @@ export class AssetWatcher extends DurableObject<Env> {
 		const changed = this.changed;
 		this.changed = false;
 		const request = { due, runAt, changed, force, retentionMs: this.config.RETENTION_S * 1000 };
-		if (await publishToIndex(this.env, this.store, request)) return;
-		const retry = clock.now() + INDEX_RETRY_MS;
-		const current = await this.ctx.storage.getAlarm();
-		if (current === null || current > retry) await this.ctx.storage.setAlarm(retry);
+		if (!(await publishToIndex(this.env, this.store, request)))
+			await this.wakeBy(clock.now() + INDEX_RETRY_MS);
 	}
 
 	private expireOverdueWatches(now: number): void {
@@ -324,6 +306,8 @@ export class AssetWatcher extends DurableObject<Env> {
 			for (const w of this.store.watching())
 				this.store.openEvent(w, { type: notify.type, at: now, reason: notify.reason }, fresh, now);
 		});
+		// Lookups that wait for this asset answer now, before any callback is sent.
+		if (!this.store.isPolling(this.store.asset() as AssetRow)) this.waiters.wake();
 	}
 
 	// ---- deliveries -----------------------------------------------------------------------
@@ -388,7 +372,7 @@ export class AssetWatcher extends DurableObject<Env> {
 /** The asset object's RPC surface, typed as the class declares it (the stub's own type widens results). */
 export type AssetWatcherRpc = Pick<
 	AssetWatcher,
-	"register" | "getWatch" | "cancel" | "redeliver" | "lookup" | "liveWatchIds" | "heal" | "purge"
+	"register" | "getWatch" | "cancel" | "redeliver" | "lookup" | "heal" | "purge"
 >;
 
 export function assetWatcher(env: Env, assetId: string): AssetWatcherRpc {

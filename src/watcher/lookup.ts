@@ -1,16 +1,81 @@
-// Status lookups of an asset nobody watches: one upstream check answers every lookup that arrives
+// Status lookups. Of an asset nobody watches: one upstream check answers every lookup that arrives
 // within LOOKUP_CACHE_MS (they share the promise), and nothing is written, so an unwatched asset
-// leaves no state behind. A failed check is not kept: the next lookup may try again.
+// leaves no state behind; a failed check is not kept, so the next lookup may try again. Of a
+// watched asset: from storage, after a forced check when asked (rate-limited per asset), after a
+// wait for the status to settle when asked (`Prefer: wait`), saying until when the answer holds.
 
+import { clock } from "../core/clock";
 import { publicStatus } from "../core/states";
 import { type CrunSettings, checkAsset } from "../crun/client";
 import { fail, ok, type Result } from "./result";
-import type { AssetView } from "./views";
+import type { AssetRow } from "./rows";
+import type { StatusWaiters } from "./status-waiters";
+import type { AssetStore } from "./store";
+import { type AssetView, assetView } from "./views";
+
+/** `?refresh=true` forces at most one upstream check per asset per this long. */
+export const FORCED_CHECK_INTERVAL_MS = 5_000;
 
 /** Unwatched lookups are answered from memory for this long, however many arrive. */
 export const LOOKUP_CACHE_MS = 5_000;
 
-export type LookupAnswer = { found: true; view: AssetView } | { found: false };
+/**
+ * A lookup's answer. `holdsUntil` (watched, non-terminal answers): nothing can change the answer
+ * before then, so the edge may serve it until then; null when it may change at any moment.
+ */
+export type LookupAnswer =
+	| {
+			found: true;
+			view: AssetView;
+			holdsUntil?: number | null;
+			/** a `wait` was asked for and honoured: the asset is watched and there was room to wait */
+			waitApplied?: boolean;
+	  }
+	| { found: false };
+
+/** What a watched lookup needs of the asset's object. */
+export interface WatchedAsset {
+	store: AssetStore;
+	waiters: StatusWaiters;
+	/** a check is in flight (its answer may change the status at any moment) */
+	checking(): boolean;
+	/** one forced upstream check, the deliveries it makes due, and the re-arm */
+	forceCheck(): Promise<void>;
+}
+
+/**
+ * A watched asset's status: after a forced check when `refresh` (at most one per asset per
+ * FORCED_CHECK_INTERVAL_MS), after waiting up to `waitMs` for a check to end polling when asked.
+ */
+export async function lookupWatched(
+	o: WatchedAsset,
+	a: AssetRow,
+	{ refresh, waitMs }: { refresh: boolean; waitMs: number },
+	now: number,
+): Promise<Result<LookupAnswer>> {
+	if (refresh) {
+		const wait = (a.last_forced_check_at ?? Number.NEGATIVE_INFINITY) + FORCED_CHECK_INTERVAL_MS - now;
+		if (wait > 0) return fail(429, "rate_limited", "this asset was refreshed moments ago", wait / 1000);
+		o.store.updateAsset({ last_forced_check_at: now });
+		await o.forceCheck();
+	}
+	let waitApplied = false;
+	if (waitMs > 0) {
+		// Nothing to wait for once polling ended (terminal, or given up): then the answer is at once.
+		const waiting = o.store.isPolling(o.store.asset() as AssetRow)
+			? o.waiters.wait(waitMs, clock.sleep)
+			: undefined;
+		waitApplied = waiting !== null;
+		if (waiting) await waiting;
+	}
+	// A purge cannot come while a watch is live, but storage is read again after the wait anyway.
+	const fresh = o.store.asset();
+	if (!fresh) return ok({ found: false });
+	const polling = o.store.isPolling(fresh);
+	// Nothing changes the status before the next check, except a check already in flight.
+	const holdsUntil = polling && !o.checking() ? fresh.next_check_at : null;
+	return ok({ found: true, view: assetView(fresh, o.store.isWatched(), polling), holdsUntil, waitApplied });
+}
 
 export class UnwatchedLookups {
 	private cached: { at: number; answer: Promise<Result<LookupAnswer>> } | null = null;

@@ -12,6 +12,7 @@ import {
 	isLive,
 	isTerminal,
 	LIVE_SQL,
+	terminalEvent,
 	type WatchState,
 } from "../core/states";
 import { migrate } from "./migrations";
@@ -187,19 +188,10 @@ export class AssetStore {
 			.toArray();
 	}
 
-	/** Which of `ids` are live here (watching or notifying). */
-	liveWatchIds(ids: string[]): string[] {
-		if (!this.ready) return [];
-		return ids.filter((id) => {
-			const w = this.watch(id);
-			return w !== null && isLive(w.state);
-		});
-	}
-
 	// ---- writes ---------------------------------------------------------------------------
 
 	/** A new watch; the first one also creates the asset row, due for its first check now (`true`). */
-	insertWatch(w: NewWatch, now: number): boolean {
+	private insertWatch(w: NewWatch, now: number): boolean {
 		const created = this.sql.exec(
 			`INSERT OR IGNORE INTO asset (id, asset_id, next_check_at, created_at, updated_at, index_pending)
 			 VALUES (1, ?, ?, ?, ?, 0)`,
@@ -223,6 +215,36 @@ export class AssetStore {
 		);
 		this.onWatchChange({ id: w.id, owner: w.owner, liveBefore: false, liveAfter: true });
 		return created.rowsWritten > 0;
+	}
+
+	/**
+	 * A registration's writes, in one transaction: the watch (and the asset row, due for its first
+	 * check now, for the first one); on an asset already terminal, its event at once (no upstream
+	 * call); on one given up on (expired), a fresh start of polling.
+	 */
+	addWatch(w: NewWatch, now: number): void {
+		this.transaction(() => {
+			const newAsset = this.insertWatch(w, now);
+			const a = this.asset() as AssetRow;
+			const event = terminalEvent(a.status);
+			if (event) {
+				this.openEvent(
+					this.watch(w.id) as WatchRow,
+					{ type: event, at: a.terminal_at ?? now, reason: null },
+					a,
+					now,
+				);
+			} else if (!newAsset && (a.expired_reason !== null || a.next_check_at === null)) {
+				this.updateAsset({
+					expired_reason: null,
+					next_check_at: now,
+					poll_step: 0,
+					not_found_count: 0,
+					not_found_since: null,
+					updated_at: now,
+				});
+			}
+		});
 	}
 
 	/** Sets the named columns of the asset row, in one UPDATE. */

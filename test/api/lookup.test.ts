@@ -1,15 +1,26 @@
-// Status lookups at the edge: terminal answers come from the Workers cache without reaching the
-// asset's Durable Object (proved by counting the object's `lookup` calls), strong ETags and 304,
+// Status lookups at the edge: terminal answers, and watched Processing ones until the next check,
+// come from the Workers cache without reaching the asset's Durable Object (proved by counting the
+// object's `lookup` calls, and by making the objects unreachable), strong ETags and 304,
 // `refresh=true` past the cache and rate-limited, and unwatched lookups coalesced into one upstream
 // call that leaves the object's storage empty.
 
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { TERMINAL_MAX_AGE_S } from "../../src/routes/assets";
+import { app } from "../../src/app";
+import { MEMORY_MAX_AGE_MS, TERMINAL_MAX_AGE_S } from "../../src/http/status-cache";
 import { AssetWatcher } from "../../src/watcher/asset-watcher";
-import { call, Fakes, json, TOKEN_B, unique, VirtualClock } from "../support/fakes";
-import { stubOf } from "../support/steps";
+import {
+	call,
+	Fakes,
+	json,
+	TOKEN_A,
+	TOKEN_B,
+	type UpstreamAnswer,
+	unique,
+	VirtualClock,
+} from "../support/fakes";
+import { runDue, stubOf } from "../support/steps";
 
 let fakes: Fakes;
 // One clock for the whole file that only moves forward: the per-token request meter runs on it too.
@@ -123,8 +134,9 @@ describe("terminal answers at the edge", () => {
 		expect(objectLookups(a)).toBe(1);
 		const body = await first.text();
 
-		// Past the object's own 5 s memory: had the lookup reached it, it would call the upstream again.
-		vclock.advance(60_000);
+		// Past the object's own 5 s memory (had the lookup reached it, it would call the upstream
+		// again), within the edge's minute.
+		vclock.advance(30_000);
 		const second = await call("GET", `/v1/assets/${a}`);
 		expect(second.status).toBe(200);
 		expect(await second.text()).toBe(body);
@@ -216,6 +228,128 @@ describe("terminal answers at the edge", () => {
 		});
 		expect(again.status).toBe(304);
 		expect(objectLookups(b)).toBe(2);
+	});
+});
+
+describe("watched Processing answers at the edge", () => {
+	/** A watched asset after its first check: Processing, next check POLL_INITIAL_MS (2 s) on. */
+	async function watchedProcessing(a: string, ...later: UpstreamAnswer[]) {
+		fakes.script(a, { status: "Processing" }, ...later);
+		const w = await json<{ id: string }>(
+			await call("POST", "/v1/watches", {
+				body: { asset_id: a, callback_url: "https://receiver.example/hook" },
+			}),
+		);
+		await runDue(vclock, a);
+		return w;
+	}
+
+	it("are served from the edge until the asset's next check, with ETag and 304", async () => {
+		const a = unique("edge-processing");
+		await watchedProcessing(a);
+		const first = await call("GET", `/v1/assets/${a}`);
+		const body = await first.text();
+		expect(JSON.parse(body)).toMatchObject({ status: "Processing", watched: true, checks: 1 });
+		expect(first.headers.get("cache-control")).toBe("private, max-age=2");
+		const etag = first.headers.get("etag") as string;
+		expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+		expect(objectLookups(a)).toBe(1);
+
+		vclock.advance(1_500);
+		const second = await call("GET", `/v1/assets/${a}`);
+		expect(await second.text()).toBe(body);
+		expect(second.headers.get("etag")).toBe(etag);
+		const notModified = await call("GET", `/v1/assets/${a}`, { headers: { "if-none-match": etag } });
+		expect(notModified.status).toBe(304);
+		expect(objectLookups(a)).toBe(1);
+
+		// At the next check the answer may change: the object is asked again.
+		vclock.advance(500);
+		expect((await call("GET", `/v1/assets/${a}`)).status).toBe(200);
+		expect(objectLookups(a)).toBe(2);
+	});
+
+	it("a cache hit reaches no object: it is served with the asset objects unreachable", async () => {
+		const processing = unique("edge-unreachable");
+		await watchedProcessing(processing);
+		const done = unique("edge-unreachable-done");
+		fakes.script(done, { status: "Active" });
+		for (const a of [processing, done]) expect((await call("GET", `/v1/assets/${a}`)).status).toBe(200);
+
+		const unreachable = {
+			...env,
+			ASSET_WATCHER: {
+				getByName() {
+					throw new Error("no object may be reached");
+				},
+			},
+		} as unknown as Env;
+		const get = (a: string) =>
+			// The same origin as `call`: the edge key is per origin and asset.
+			app.request(
+				`https://watcher.test/v1/assets/${a}`,
+				{ headers: { authorization: `Bearer ${TOKEN_A}` } },
+				unreachable,
+			);
+		for (const a of [processing, done]) {
+			const res = await get(a);
+			expect(res.status).toBe(200);
+			expect(await json(res)).toMatchObject({ asset_id: a });
+		}
+		// The same env fails a lookup the edge does not hold: the hits above never needed the object.
+		const error = vi.spyOn(console, "error").mockImplementation(() => {});
+		try {
+			expect((await get(unique("edge-unheld"))).status).toBe(500);
+		} finally {
+			error.mockRestore();
+		}
+	});
+
+	it("an answer given while a check is in flight is not kept (the check may change it)", async () => {
+		const a = unique("edge-in-flight");
+		await watchedProcessing(a, { hang: true });
+		vclock.advance(2_000);
+		const alarm = runDurableObjectAlarm(stubOf(a));
+		while (fakes.callsFor(a) < 2) await new Promise((r) => setTimeout(r, 5));
+		const during = await call("GET", `/v1/assets/${a}`);
+		expect(during.headers.get("cache-control")).toBe("no-store");
+		expect(during.headers.get("etag")).toBeNull();
+		// The hung check ends at UPSTREAM_TIMEOUT_MS as a transient error; polling goes on.
+		await alarm;
+		await call("GET", `/v1/assets/${a}`);
+		expect(objectLookups(a)).toBe(2);
+	});
+
+	it("a Workers cache that throws costs an object call, never the lookup", async () => {
+		const a = unique("edge-cache-down");
+		fakes.script(a, { status: "Active" });
+		const match = vi.spyOn(caches.default, "match").mockRejectedValue(new Error("cache down"));
+		const put = vi.spyOn(caches.default, "put").mockRejectedValue(new Error("cache down"));
+		try {
+			expect((await call("GET", `/v1/assets/${a}`)).status).toBe(200);
+			// Past the isolate's own few seconds: the cache is asked, fails, and the object answers.
+			vclock.advance(MEMORY_MAX_AGE_MS);
+			const res = await call("GET", `/v1/assets/${a}`);
+			expect(res.status).toBe(200);
+			expect((await json<Asset>(res)).status).toBe("Active");
+			expect(objectLookups(a)).toBe(2);
+			expect(match).toHaveBeenCalled();
+		} finally {
+			match.mockRestore();
+			put.mockRestore();
+		}
+	});
+
+	it("a cancel or a registration forgets the kept answer where it happened", async () => {
+		const a = unique("edge-forget");
+		const w = await watchedProcessing(a);
+		expect((await json<Asset>(await call("GET", `/v1/assets/${a}`))).watched).toBe(true);
+		expect((await call("DELETE", `/v1/watches/${w.id}`)).status).toBe(200);
+		expect((await json<Asset>(await call("GET", `/v1/assets/${a}`))).watched).toBe(false);
+		await call("POST", "/v1/watches", {
+			body: { asset_id: a, callback_url: "https://receiver.example/again" },
+		});
+		expect((await json<Asset>(await call("GET", `/v1/assets/${a}`))).watched).toBe(true);
 	});
 });
 

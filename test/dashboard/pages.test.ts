@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
 import { call, json, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
-import { step, stepUntil } from "../support/steps";
+
+import { runDue, step, stepUntil } from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -87,6 +88,8 @@ async function register(token: string, assetId: string, extra: Record<string, un
 		body: { asset_id: assetId, callback_url: `https://receiver.example/${assetId}`, ...extra },
 	});
 	expect(res.status).toBe(201);
+	// The registration's alarm (due now) does the first check and tells the index, which lists read.
+	await runDue(world.vclock, assetId);
 	return json<Watch>(res);
 }
 

@@ -184,6 +184,20 @@ describe("lookups", () => {
 		expect(limited.retryAfterS).toBeGreaterThanOrEqual(1);
 	});
 
+	it("lookup with waitS holds until the watched asset is Active, well before the wait runs out", async () => {
+		const asset = unique("cli-wait");
+		crun.script(asset, { processingMs: 1_500 });
+		await client.register({ asset_id: asset, callback_url: `${rx.url}/cli/wait` });
+		const started = Date.now();
+		const status = await client.lookup(asset, { waitS: 30 });
+		expect(status).toMatchObject({ asset_id: asset, status: "Active", watched: true });
+		expect(Date.now() - started).toBeLessThan(25_000);
+		// An unwatched asset answers at once with what the upstream says.
+		const free = unique("cli-wait-free");
+		crun.script(free, { processingMs: 60_000 });
+		expect(await client.lookup(free, { waitS: 30 })).toMatchObject({ status: "Processing", watched: false });
+	});
+
 	it("errors carry status, code, message, details and the request id", async () => {
 		const missing = await rejection(client.lookup(unique("missing-cli")));
 		expect(missing).toMatchObject({ status: 404, code: "asset_not_found", name: "WatcherApiError" });

@@ -39,7 +39,7 @@ describe("wrangler deploy --dry-run", () => {
 			expect(run.output).not.toMatch(/WARNING|ERROR/);
 			expect(run.output).toContain("--dry-run: exiting now.");
 		}
-		for (const name of ["ASSET_WATCHER", "WATCH_INDEX", "TOKEN_QUOTA"])
+		for (const name of ["ASSET_WATCHER", "WATCH_INDEX"])
 			expect(production.bindings.get(name)).toBe("Durable Object");
 		expect(production.bindings.get("ASSETS")).toBe("Assets");
 		expect(production.bindings.size).toBeGreaterThan(10);

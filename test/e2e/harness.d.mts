@@ -13,6 +13,8 @@ export interface BuiltWorker {
 	cronTriggers: string[];
 	/** wrangler.toml [assets] as miniflare takes it (directory, binding, router settings) */
 	assets?: Record<string, unknown>;
+	/** wrangler.toml's [[ratelimits]], by binding name */
+	ratelimits?: Record<string, { namespace_id: string; simple: { limit: number; period: number } }>;
 }
 
 export type RuntimeSecrets = {
@@ -28,6 +30,8 @@ export interface RuntimeOptions {
 	vars?: Record<string, string>;
 	/** defaults to localSecrets(): key "sim-key", token "local-token", a fresh webhook secret */
 	secrets?: Record<string, string>;
+	/** the per-token request limit per minute (RATE_LIMITER's `simple.limit` × 10, and the var that names it); wrangler.toml's when omitted */
+	rateLimitPerMinute?: number;
 	/** Durable Object state lives here; a fresh temp folder (removed on dispose) when omitted */
 	persistDir?: string;
 	host?: string;

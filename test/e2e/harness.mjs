@@ -127,6 +127,7 @@ writeFileSync(process.argv[1], JSON.stringify({
 	durableObjects: o.durableObjects,
 	cronTriggers: o.cronTriggers,
 	assets: o.assets,
+	ratelimits: o.ratelimits,
 }));
 `;
 
@@ -255,6 +256,19 @@ export async function startRuntime(options = {}) {
 	const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), "seedance-runtime-")));
 	const secrets = options.secrets ?? localSecrets();
 	const bindings = { ...worker.bindings, ...options.vars, ...secrets };
+	// The binding's limit lives in its own configuration, not in a var: a different one is set on
+	// both. The binding counts blocks of 10 requests (REQUESTS_PER_CALL, src/http/request-rate.ts).
+	const perMinute = options.rateLimitPerMinute;
+	const ratelimits =
+		perMinute === undefined
+			? worker.ratelimits
+			: Object.fromEntries(
+					Object.entries(worker.ratelimits ?? {}).map(([name, r]) => [
+						name,
+						{ ...r, simple: { limit: Math.ceil(perMinute / 10), period: 60 } },
+					]),
+				);
+	if (perMinute !== undefined) bindings.RATE_LIMIT_PER_MINUTE = String(perMinute);
 	const token = options.token ?? (secrets.API_TOKENS ?? "").split(",")[0]?.trim() ?? "";
 	const maxLines = options.maxLogLines ?? 20_000;
 	let port = options.port ?? 0;
@@ -317,6 +331,7 @@ export async function startRuntime(options = {}) {
 			durableObjects: worker.durableObjects,
 			cronTriggers: worker.cronTriggers,
 			assets: worker.assets,
+			ratelimits,
 			bindings,
 			host,
 			port,

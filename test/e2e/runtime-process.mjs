@@ -51,6 +51,7 @@ process.once("message", async (config) => {
 						cronTriggers: config.cronTriggers,
 						// wrangler.toml [assets]: the static files answered before the worker runs.
 						assets: config.assets,
+						ratelimits: config.ratelimits,
 					},
 				],
 			}),

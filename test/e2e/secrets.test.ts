@@ -53,6 +53,9 @@ function roundTrips(secret: string): boolean {
 	return true;
 }
 
+/** The bindings a deployment has beside its secrets (the rate limiter's presence is checked too). */
+const BINDINGS = { RATE_LIMITER: { limit: async () => ({ success: true }) } };
+
 const tokensOf = (apiTokens: string) => apiTokens.split(",").map((e) => e.slice(e.indexOf(":") + 1));
 
 describe("npm run secrets (printed)", () => {
@@ -65,7 +68,7 @@ describe("npm run secrets (printed)", () => {
 		expect(stdout).toContain("wrangler secret put CRUN_API_KEY");
 
 		// What the service reads: only the operator's own key is missing, nothing is invalid.
-		const config = parseConfig(vars);
+		const config = parseConfig({ ...BINDINGS, ...vars });
 		expect(config.missing).toEqual(["CRUN_API_KEY"]);
 		expect(config.invalid).toEqual([]);
 		expect(config.API_TOKENS).toHaveLength(2);
@@ -121,7 +124,7 @@ describe("npm run secrets -- --out FILE", () => {
 		for (const v of [...tokensOf(content.API_TOKENS as string), content.WEBHOOK_SECRET as string])
 			expect(stdout).not.toContain(v);
 		expect(stdout).toContain(`wrangler secret bulk ${file}`);
-		expect(parseConfig({ ...content, CRUN_API_KEY: "k" }).invalid).toEqual([]);
+		expect(parseConfig({ ...BINDINGS, ...content, CRUN_API_KEY: "k" }).invalid).toEqual([]);
 	});
 
 	it("refuses to overwrite an existing file, and leaves it as it was", async () => {

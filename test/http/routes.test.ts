@@ -296,7 +296,8 @@ describe("GET /v1/assets/:asset_id", () => {
 		const calls = world.fakes.callsFor(a);
 		const res = await call("GET", `/v1/assets/${a}`);
 		expect(res.status).toBe(200);
-		expect(res.headers.get("cache-control")).toBe("no-store");
+		// Nothing can change it before the next check, POLL_INITIAL_MS (2 s) after the first.
+		expect(res.headers.get("cache-control")).toBe("private, max-age=2");
 		expect(await json(res)).toMatchObject({
 			asset_id: a,
 			status: "Processing",

@@ -15,7 +15,6 @@ const FLOORS: Record<string, number> = {
 	delivery: 1,
 	polling: 2,
 	"watch-index": 2,
-	limits: 2,
 	watcher: 3,
 	sweep: 4,
 	http: 4,

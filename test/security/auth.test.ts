@@ -9,7 +9,7 @@ import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
 import { credentialOf, matchToken } from "../../src/http/auth";
 import { call, json, TOKEN_A, TOKEN_B, useFakeWorld } from "../support/fakes";
-import { stepUntil } from "../support/steps";
+import { runDue, stepUntil } from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -288,6 +288,8 @@ describe("a token sees and changes only its own watches", () => {
 			mine.push((await json<Watch>(r)).id);
 		}
 		const theirs = await json<Watch>(await register(TOKEN_B, asset, `https://receiver.example/${asset}/b`));
+		// The registrations reach the index in the alarm that runs right after them.
+		await runDue(world.vclock, asset);
 
 		for (const query of [
 			"",

@@ -3,9 +3,9 @@
 // a virtual clock to step through hours of schedule without waiting for them.
 
 import { reset } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, vi } from "vitest";
-import { clock } from "../../src/core/clock";
+import { clock, sleepFor } from "../../src/core/clock";
 import { TEST_SECRETS } from "./secrets";
 
 export const UPSTREAM = "https://crun.test";
@@ -139,8 +139,10 @@ export class Fakes {
 let latestVirtualTime = 0;
 
 export class VirtualClock {
-	// Never behind an earlier test's clock: per-token rate windows and leases must not see time run backwards.
+	// Never behind an earlier test's clock: per-token counts and leases must not see time run backwards.
 	private _t = Math.max(Date.now() + 10 * 365 * 86_400_000, latestVirtualTime + 3_600_000);
+	/** waits on this clock (`clock.sleep`), ended by moving the clock past them */
+	private sleepers = new Set<object>();
 	constructor() {
 		latestVirtualTime = Math.max(latestVirtualTime, this._t);
 	}
@@ -151,9 +153,30 @@ export class VirtualClock {
 		this._t = value;
 		latestVirtualTime = Math.max(latestVirtualTime, value);
 	}
+	/** How many `clock.sleep` waits are pending on this clock. */
+	get sleeping(): number {
+		return this.sleepers.size;
+	}
 	install(): this {
 		clock.now = () => this.t;
 		clock.random = () => 0.5;
+		// A wait is ended by a timer of its own context, looking at this clock: a promise resolved
+		// from the test's context could not do I/O for the Durable Object that waits on it.
+		clock.sleep = (ms, signal) =>
+			new Promise<void>((resolve) => {
+				const until = this.t + ms;
+				const sleeper = {};
+				this.sleepers.add(sleeper);
+				const tick = () => {
+					if (this.t < until && !signal?.aborted && this.sleepers.has(sleeper)) {
+						setTimeout(tick, 2);
+						return;
+					}
+					this.sleepers.delete(sleeper);
+					resolve();
+				};
+				tick();
+			});
 		return this;
 	}
 	advance(ms: number): number {
@@ -163,6 +186,9 @@ export class VirtualClock {
 	uninstall(): void {
 		clock.now = () => Date.now();
 		clock.random = () => Math.random();
+		clock.sleep = sleepFor;
+		// Nothing is left waiting on a clock that no longer moves.
+		this.sleepers.clear();
 	}
 }
 
@@ -209,6 +235,14 @@ export function useFakeWorld(options: { resetStorage?: boolean } = {}): {
 	});
 	return world;
 }
+
+/**
+ * The tight rate limiter of vitest.config.ts (a limit of 5 blocks of REQUESTS_PER_CALL requests: 50 a
+ * minute), for tests to put in RATE_LIMITER's place.
+ */
+export const RATE_LIMITER_TEST = (env as unknown as { RATE_LIMITER_TEST: RateLimit }).RATE_LIMITER_TEST;
+/** What RATE_LIMITER_TEST allows a minute. */
+export const TEST_RATE_PER_MINUTE = 50;
 
 let uniqueCounter = 0;
 /** An asset id no other test of the run uses (storage is shared within a test file). */

@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-export type ObjectClass = "AssetWatcher" | "WatchIndex" | "TokenQuota" | "unknown";
+export type ObjectClass = "AssetWatcher" | "WatchIndex" | "unknown";
 
 export interface ClassCost {
 	rowsWritten: number;
@@ -24,7 +24,6 @@ const TELLTALE: [RegExp, ObjectClass][] = [
 		"AssetWatcher",
 	],
 	[/\b(sweep_at|asset_status)\b/, "WatchIndex"],
-	[/\blive_watches\b/, "TokenQuota"],
 ];
 
 function classOf(query: string): ObjectClass | null {

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { HEARTBEAT_MS, shardOf } from "../../src/watch-index/shards";
 import { call, json, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
-import { step } from "../support/steps";
+import { runDue, step } from "../support/steps";
 
 const world = useFakeWorld({ resetStorage: true });
 
@@ -28,6 +28,8 @@ async function register(
 ): Promise<Summary> {
 	const res = await call("POST", "/v1/watches", { token, body: { asset_id: assetId, callback_url: url } });
 	expect(res.status).toBe(201);
+	// The push to the index is the alarm's, right after the answer.
+	await runDue(world.vclock, assetId);
 	return json<Summary>(res);
 }
 

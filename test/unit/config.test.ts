@@ -4,6 +4,9 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/core/config";
 import { TEST_SECRETS } from "../support/secrets";
 
+/** The bindings a deployment has beside its vars (the rate limiter's presence is checked too). */
+const BINDINGS = { RATE_LIMITER: { limit: async () => ({ success: true }) } };
+
 describe("ALLOW_PRIVATE_CALLBACKS", () => {
 	it.each([
 		[undefined, false],
@@ -15,7 +18,7 @@ describe("ALLOW_PRIVATE_CALLBACKS", () => {
 		["loopback", "loopback"],
 		[" loopback ", "loopback"],
 	] as const)("%j reads as %j", (value, expected) => {
-		const config = parseConfig({ ...TEST_SECRETS, ALLOW_PRIVATE_CALLBACKS: value });
+		const config = parseConfig({ ...BINDINGS, ...TEST_SECRETS, ALLOW_PRIVATE_CALLBACKS: value });
 		expect(config.ALLOW_PRIVATE_CALLBACKS).toBe(expected);
 		expect(config.invalid).toEqual([]);
 	});
@@ -23,7 +26,7 @@ describe("ALLOW_PRIVATE_CALLBACKS", () => {
 	it.each(["yes", "LOOPBACK", "local", "127.0.0.1"])(
 		"%j is reported as invalid by name, and the public policy stays",
 		(value) => {
-			const config = parseConfig({ ...TEST_SECRETS, ALLOW_PRIVATE_CALLBACKS: value });
+			const config = parseConfig({ ...BINDINGS, ...TEST_SECRETS, ALLOW_PRIVATE_CALLBACKS: value });
 			expect(config.ALLOW_PRIVATE_CALLBACKS).toBe(false);
 			expect(config.invalid.map((i) => i.name)).toEqual(["ALLOW_PRIVATE_CALLBACKS"]);
 			expect(JSON.stringify(config.invalid)).not.toContain(value);
