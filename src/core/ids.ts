@@ -32,3 +32,15 @@ export async function hashToken(token: string): Promise<string> {
 	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
 	return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/**
+ * Whether two strings of equal length are equal, in time that depends on their length only (no
+ * early exit). For comparing digests, which are already fixed-length and uniformly spread: hashing
+ * them again, as a general-purpose comparison must, would buy nothing.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+	let diff = a.length ^ b.length;
+	const n = Math.max(a.length, b.length);
+	for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+	return diff === 0;
+}

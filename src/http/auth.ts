@@ -6,10 +6,9 @@
 
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { timingSafeEqual } from "hono/utils/buffer";
 import { type Config, loadConfig, requireConfig } from "../core/config";
 import { UnauthorizedError } from "../core/errors";
-import { hashToken } from "../core/ids";
+import { constantTimeEqual, hashToken } from "../core/ids";
 import type { AppEnv } from "./app-env";
 
 /** What an API_TOKENS entry accepts, and the key its owner id is hashed from. */
@@ -45,7 +44,7 @@ function configuredDigests(entries: readonly string[]): Promise<{ digest: string
 export async function matchToken(
 	presented: string,
 	entries: readonly string[],
-	equal: (a: string, b: string) => Promise<boolean> = timingSafeEqual,
+	equal: (a: string, b: string) => boolean | Promise<boolean> = constantTimeEqual,
 ): Promise<string | null> {
 	const digest = await hashToken(presented);
 	let owner: string | null = null;
