@@ -4,6 +4,8 @@ import { app } from "./app";
 import { sweep } from "./sweep/sweep";
 
 export { TokenQuota } from "./limits/token-quota";
+export { ReceiverDirectory } from "./receivers/receiver-directory";
+export { ReceiverOrigin } from "./receivers/receiver-origin";
 export { WatchIndex } from "./watch-index/watch-index";
 export { AssetWatcher } from "./watcher/asset-watcher";
 

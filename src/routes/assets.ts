@@ -228,7 +228,11 @@ assets.openapi(
 		);
 		// Checked before the upload, so that a refused callback never leaves an unwatched asset behind.
 		if (body.callback_url !== undefined)
-			checkRegistration(config, { callback_url: body.callback_url, callback_headers: body.callback_headers });
+			checkRegistration(
+				config,
+				{ callback_url: body.callback_url, callback_headers: body.callback_headers },
+				c.get("client"),
+			);
 
 		const outcome = await uploadAsset(crunSettings(config) as CrunSettings, {
 			name: body.name,
@@ -249,13 +253,19 @@ assets.openapi(
 		if (body.callback_url === undefined) return c.json({ asset_id: assetId, watch: null }, 201);
 
 		try {
-			const { watch } = await registerWatch(c.env, config, c.get("owner"), {
-				asset_id: assetId,
-				callback_url: body.callback_url,
-				events: body.events,
-				metadata: body.metadata,
-				callback_headers: body.callback_headers,
-			});
+			const { watch } = await registerWatch(
+				c.env,
+				config,
+				c.get("owner"),
+				{
+					asset_id: assetId,
+					callback_url: body.callback_url,
+					events: body.events,
+					metadata: body.metadata,
+					callback_headers: body.callback_headers,
+				},
+				c.get("client"),
+			);
 			return c.json({ asset_id: assetId, watch }, 201);
 		} catch (err) {
 			// The asset exists upstream by now: whatever went wrong, the caller must learn its id.

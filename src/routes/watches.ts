@@ -77,7 +77,13 @@ watches.openapi(
 	async (c) => {
 		const config = loadConfig(c.env);
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
-		const { created, watch } = await registerWatch(c.env, config, c.get("owner"), c.req.valid("json"));
+		const { created, watch } = await registerWatch(
+			c.env,
+			config,
+			c.get("owner"),
+			c.req.valid("json"),
+			c.get("client"),
+		);
 		if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 		return c.json(watch, created ? 201 : 200);
 	},
@@ -133,7 +139,7 @@ watches.openapi(
 			const parsed = RegisterBody.safeParse(item);
 			try {
 				if (!parsed.success) throw validationError(parsed.error, `watches[${index}]`);
-				const { created, watch } = await registerWatch(c.env, config, owner, parsed.data);
+				const { created, watch } = await registerWatch(c.env, config, owner, parsed.data, c.get("client"));
 				if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
 				results[index] = { index, status: created ? 201 : 200, watch };
 			} catch (err) {

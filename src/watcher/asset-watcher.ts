@@ -18,15 +18,15 @@ import { maxAttempts } from "../delivery/retry-policy";
 import { tokenQuota } from "../limits/token-quota";
 import type { IndexKey } from "../watch-index/watch-index";
 import { planCheck } from "./check-plan";
-import { deliverDue, deliverySettings } from "./delivery-flow";
+import { Deliveries, type OriginRef, type ProbeAnswer } from "./delivery-flow";
 import { publishToIndex, removeFromIndex } from "./index-sync";
 import { type LookupAnswer, UnwatchedLookups } from "./lookup";
 import { hasSchema } from "./migrations";
 import { QuotaReports } from "./quota-reports";
+import { type RedeliveryMatch, redeliveryRefusal } from "./redelivery";
 import { fail, ok, type Result } from "./result";
-import { type AssetRow, hasDelivery, type WatchRow } from "./rows";
+import type { AssetRow, WatchRow } from "./rows";
 import { AssetStore, type RegisterInput } from "./store";
-
 import { assetView, type WatchView, watchView } from "./views";
 
 /** `?refresh=true` forces at most one upstream check per asset per this long. */
@@ -52,8 +52,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	});
 	private readonly unwatched = new UnwatchedLookups();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
-	/** Watch ids whose callback this instance is sending right now. */
-	private readonly sending = new Set<string>();
+	private readonly deliveries = new Deliveries(this.store, this.env, () => this.arm(clock.now()));
 	/** Something the index shows changed since the last push (memory only: see index-sync.ts). */
 	private changed = false;
 
@@ -160,15 +159,11 @@ export class AssetWatcher extends DurableObject<Env> {
 		return ok(this.current(id));
 	}
 
-	async redeliver(id: string, owner: string): Promise<Result<WatchView>> {
+	/** Sends the watch's event again; with `only`, just when it still matches (a bulk redelivery). */
+	async redeliver(id: string, owner: string, only?: RedeliveryMatch): Promise<Result<WatchView>> {
 		const w = this.store.ownWatch(id, owner);
-		if (!w) return fail(404, "watch_not_found", "no such watch");
-		if (!hasDelivery(w) || w.state === "cancelled" || w.state === "skipped")
-			return fail(
-				409,
-				"no_event_yet",
-				w.state === "cancelled" ? "the watch is cancelled" : "the watch has no event to deliver yet",
-			);
+		const refused = redeliveryRefusal(w, only);
+		if (refused || !w) return refused ?? fail(404, "watch_not_found", "no such watch");
 		const now = clock.now();
 		this.store.restartDelivery(w, now);
 		await this.arm(now);
@@ -197,7 +192,7 @@ export class AssetWatcher extends DurableObject<Env> {
 			if (wait > 0) return fail(429, "rate_limited", "this asset was refreshed moments ago", wait / 1000);
 			this.store.updateAsset({ last_forced_check_at: now });
 			await this.check();
-			await this.deliver();
+			await this.deliveries.due();
 			await this.arm(now);
 		}
 		const fresh = this.store.asset() as AssetRow;
@@ -216,7 +211,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		const steps: [string, () => Promise<void> | void][] = [
 			["expire", () => this.expireOverdueWatches(clock.now())],
 			["check", () => this.checkIfDue()],
-			["deliver", () => this.deliver()],
+			["deliver", () => this.deliveries.due()],
 		];
 		let failed = false;
 		for (const [name, step] of steps) {
@@ -327,10 +322,14 @@ export class AssetWatcher extends DurableObject<Env> {
 		});
 	}
 
-	// ---- deliveries -----------------------------------------------------------------------
+	// ---- RPC: a paused receiver origin's probe of one delivery, its resume of all (docs/delivery.md)
 
-	private deliver(): Promise<void> {
-		return deliverDue(this.store, deliverySettings(this.config), this.sending);
+	async probeOrigin(ref: OriginRef, watchId: string): Promise<ProbeAnswer> {
+		return this.deliveries.probe(ref, watchId);
+	}
+
+	async resumeOrigin(ref: OriginRef): Promise<number> {
+		return this.deliveries.resume(ref);
 	}
 
 	// ---- RPC: the sweep's calls -----------------------------------------------------------
