@@ -41,7 +41,7 @@ export function knownPaused(ref: OriginRef): boolean {
  */
 export function successWorthReporting(ref: OriginRef, now: number): boolean {
 	const k = known.get(refKey(ref));
-	return !k || k.state !== "healthy" || k.failures > 0 || now - k.at >= SUCCESS_REPORT_MS;
+	return k?.state !== "healthy" || k.failures > 0 || now - k.at >= SUCCESS_REPORT_MS;
 }
 
 /** Forgets everything (what a new isolate starts with; tests use it to stand for a restart). */

@@ -49,6 +49,10 @@ export class Fakes {
 	/** per callback URL: answers consumed in order; the last one repeats (default 204) */
 	receivers = new Map<string, ReceiverAnswer[]>();
 	deliveries: Delivery[] = [];
+	/** Receiver origins that refuse every connection (nothing reaches them: not in `deliveries`) */
+	downOrigins = new Set<string>();
+	/** Attempts refused because their origin was down */
+	refused: { url: string; at: number }[] = [];
 	private spy: ReturnType<typeof vi.spyOn> | null = null;
 
 	install(): this {
@@ -117,6 +121,10 @@ export class Fakes {
 		signal?: AbortSignal | null,
 		init?: RequestInit,
 	): Promise<Response> {
+		if (this.downOrigins.has(new URL(req.url).origin)) {
+			this.refused.push({ url: req.url, at: clock.now() });
+			throw new TypeError("connect ECONNREFUSED");
+		}
 		const body = await req.text();
 		const headers = Object.fromEntries(req.headers);
 		this.deliveries.push({ url: req.url, headers, body, json: JSON.parse(body) });
