@@ -290,16 +290,17 @@ export class Deliveries {
 
 	constructor(
 		private readonly store: AssetStore,
-		private readonly env: Env,
+		/** the object's env, read at each call (its settings follow it) */
+		private readonly env: () => Env,
 		private readonly rearm: () => Promise<void>,
 	) {}
 
 	due(): Promise<void> {
-		return deliverDue(this.store, deliverySettings(this.env), this.sending);
+		return deliverDue(this.store, deliverySettings(this.env()), this.sending);
 	}
 
 	async probe(ref: OriginRef, watchId: string): Promise<ProbeAnswer> {
-		const answer = await probeHeld(this.store, deliverySettings(this.env), this.sending, ref, watchId);
+		const answer = await probeHeld(this.store, deliverySettings(this.env()), this.sending, ref, watchId);
 		await this.rearm();
 		return answer;
 	}

@@ -10,6 +10,10 @@ import { TEST_SECRETS } from "./secrets";
 
 export const UPSTREAM = "https://crun.test";
 export const [TOKEN_A, TOKEN_B] = TEST_SECRETS.API_TOKENS.split(",") as [string, string];
+/** The tokens of the clients `acme` and `globex` (each signed with its own CLIENT_WEBHOOK_SECRETS). */
+export const [TOKEN_ACME, TOKEN_GLOBEX] = TEST_SECRETS.API_TOKENS.split(",")
+	.slice(2)
+	.map((e) => e.slice(e.indexOf(":") + 1)) as [string, string];
 export const WEBHOOK_SECRET = TEST_SECRETS.WEBHOOK_SECRET;
 
 /** One scripted answer of the fake upstream. `status` is the asset's Status when `body` is absent. */
