@@ -52,7 +52,11 @@ export class AssetWatcher extends DurableObject<Env> {
 	});
 	private readonly unwatched = new UnwatchedLookups();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
-	private readonly deliveries = new Deliveries(this.store, () => this.env, () => this.arm(clock.now()));
+	private readonly deliveries = new Deliveries(
+		this.store,
+		() => this.env,
+		(t) => this.arm(t),
+	);
 	/** Something the index shows changed since the last push (memory only: see index-sync.ts). */
 	private changed = false;
 

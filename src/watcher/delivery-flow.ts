@@ -292,7 +292,8 @@ export class Deliveries {
 		private readonly store: AssetStore,
 		/** the object's env, read at each call (its settings follow it) */
 		private readonly env: () => Env,
-		private readonly rearm: () => Promise<void>,
+		/** re-arms the object, given when the calling run began */
+		private readonly rearm: (runAt: number) => Promise<void>,
 	) {}
 
 	due(): Promise<void> {
@@ -300,14 +301,16 @@ export class Deliveries {
 	}
 
 	async probe(ref: OriginRef, watchId: string): Promise<ProbeAnswer> {
+		const runAt = clock.now();
 		const answer = await probeHeld(this.store, deliverySettings(this.env()), this.sending, ref, watchId);
-		await this.rearm();
+		await this.rearm(runAt);
 		return answer;
 	}
 
 	async resume(ref: OriginRef): Promise<number> {
-		const resumed = resumeHeld(this.store, ref, clock.now());
-		if (resumed > 0) await this.rearm();
+		const now = clock.now();
+		const resumed = resumeHeld(this.store, ref, now);
+		if (resumed > 0) await this.rearm(now);
 		return resumed;
 	}
 }
