@@ -52,11 +52,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	});
 	private readonly unwatched = new UnwatchedLookups();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
-	private readonly deliveries = new Deliveries(
-		this.store,
-		() => this.env,
-		(t) => this.arm(t),
-	);
+	private readonly deliveries = new Deliveries(this.store, () => this.env, this.arm.bind(this));
 	/** Something the index shows changed since the last push (memory only: see index-sync.ts). */
 	private changed = false;
 
