@@ -55,7 +55,35 @@ export const ReceiverListSchema = z
 			.nullable()
 			.openapi({ description: "Pass as `cursor` for the next page; null on the last" }),
 	})
-	.openapi("ReceiverList");
+	.openapi("ReceiverList", {
+		example: {
+			receivers: [
+				{
+					origin: "https://example.com",
+					state: "paused",
+					consecutive_failures: 12,
+					last_error: "network error: connect ECONNREFUSED",
+					last_error_at: "2026-11-28T17:03:00.000Z",
+					last_success_at: "2026-11-28T16:58:41.000Z",
+					paused_at: "2026-11-28T17:01:10.000Z",
+					next_probe_at: "2026-11-28T17:04:00.000Z",
+					pending_deliveries: 37,
+				},
+				{
+					origin: "https://hooks.example.org",
+					state: "healthy",
+					consecutive_failures: 0,
+					last_error: null,
+					last_error_at: null,
+					last_success_at: "2026-11-28T17:02:55.000Z",
+					paused_at: null,
+					next_probe_at: null,
+					pending_deliveries: 0,
+				},
+			],
+			next_cursor: null,
+		},
+	});
 
 export const ReceiverListQuery = z.strictObject({
 	limit: z.coerce
