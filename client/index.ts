@@ -6,6 +6,13 @@
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import type { z } from "zod";
 import type { ErrorSchema } from "../src/api/errors";
+import type {
+	BulkRedeliverBody,
+	BulkRedeliverResult,
+	ReceiverListQuery,
+	ReceiverListSchema,
+	ReceiverSchema,
+} from "../src/api/recovery";
 import type { RegisterBody, UploadBody } from "../src/api/requests";
 import type {
 	AssetStatusSchema,
@@ -28,6 +35,12 @@ export type UploadInput = z.input<typeof UploadBody>;
 export type UploadResult = z.infer<typeof UploadResultSchema>;
 export type CallbackEvent = z.infer<typeof CallbackEventSchema>;
 export type ErrorEnvelope = z.infer<typeof ErrorSchema>;
+/** What `redeliverMany` takes: the body of `POST /v1/watches/redeliver`. */
+export type RedeliverManyInput = z.input<typeof BulkRedeliverBody>;
+export type RedeliverManyResult = z.infer<typeof BulkRedeliverResult>;
+export type Receiver = z.infer<typeof ReceiverSchema>;
+export type ReceiversQuery = z.input<typeof ReceiverListQuery>;
+export type ReceiverPage = z.infer<typeof ReceiverListSchema>;
 
 export interface ListWatchesQuery {
 	asset_id?: string;
@@ -127,6 +140,24 @@ export class WatcherClient {
 	/** Sends the watch's event again (same `webhook-id` and body); 409 `no_event_yet` before it has one. */
 	async redeliver(watchId: string): Promise<Watch> {
 		return (await this.send<Watch>("POST", `/v1/watches/${encodeURIComponent(watchId)}/redeliver`)).data;
+	}
+
+	/**
+	 * Sends the event again to this token's watches that are `failed` (the default) or `delivered`,
+	 * optionally only those last changed in [`since`, `until`) or on one `asset_id`, each with its
+	 * original webhook-id. At most `limit` (100) per call: while `next_cursor` is not null, call again
+	 * with the same input and that `cursor`. Repeating a call changes nothing already done.
+	 */
+	async redeliverMany(input: RedeliverManyInput = {}): Promise<RedeliverManyResult> {
+		return (await this.send<RedeliverManyResult>("POST", "/v1/watches/redeliver", input)).data;
+	}
+
+	/** One page of this token's receiver origins and their circuits (`healthy`, `failing`, `paused`). */
+	async receivers(query: ReceiversQuery = {}): Promise<ReceiverPage> {
+		const params = new URLSearchParams();
+		for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+		const qs = params.size > 0 ? `?${params}` : "";
+		return (await this.send<ReceiverPage>("GET", `/v1/receivers${qs}`)).data;
 	}
 
 	/** The asset's status; `refresh` forces an upstream check (rate-limited: 429 `rate_limited`). */
