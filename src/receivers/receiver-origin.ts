@@ -106,7 +106,11 @@ export class ReceiverOrigin extends DurableObject<Env> {
 		return firstRow(this.sql.exec<OriginRow>("SELECT * FROM origin WHERE id = 1"));
 	}
 
-	/** The row, created on the first call (and the origin added to its owner's directory). */
+	/**
+	 * The row as it is now, created on the first call (and the origin added to its owner's
+	 * directory). Read after the directory call: other calls may have changed it meanwhile, and the
+	 * caller's read-modify-write must start from what is stored.
+	 */
 	private async ensure(ref: OriginRef): Promise<OriginRow> {
 		let row = this.row();
 		if (!row) {
@@ -126,7 +130,7 @@ export class ReceiverOrigin extends DurableObject<Env> {
 				logEvent("warn", "receiver directory add failed", { error: errorText(err) });
 			}
 		}
-		return row;
+		return this.row() as OriginRow;
 	}
 
 	private update(set: Partial<CircuitRow>): void {

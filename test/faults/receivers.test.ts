@@ -15,6 +15,7 @@ import { hashToken } from "../../src/core/ids";
 import { scheduleSpanMs } from "../../src/delivery/retry-policy";
 import { forgetOrigins } from "../../src/receivers/known-origins";
 import type { OriginRef } from "../../src/receivers/origin";
+import type { ReceiverOriginRpc } from "../../src/receivers/receiver-origin";
 import { HOLD_EXPIRED_ERROR } from "../../src/watcher/delivery-flow";
 import { call, json, type ReceiverAnswer, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, originAlarmAt, originStubOf, step, stepOrigin, stepUntil, stubOf } from "../support/steps";
@@ -310,6 +311,24 @@ describe("a receiver origin that fails", () => {
 			pending_deliveries: 0,
 		});
 		expect(await originAlarmAt(ref)).toBeNull();
+	});
+});
+
+describe("reports that arrive together", () => {
+	it("all count, even on the origin's very first calls (its row and directory entry being created)", async () => {
+		const ref = { owner: ownerA, origin: `https://${unique("together")}.example` };
+		const stub = (await originStubOf(ref)) as unknown as ReceiverOriginRpc;
+		const answers = await Promise.all(
+			Array.from({ length: TRIP + 2 }, (_, i) =>
+				stub.report(
+					ref,
+					{ ok: false, error: "connect ECONNREFUSED" },
+					{ asset_id: `a${i}`, watch_id: `w${i}` },
+				),
+			),
+		);
+		expect(answers.filter((a) => a.state === "paused").length).toBeGreaterThanOrEqual(3);
+		expect(await stub.record()).toMatchObject({ state: "paused", failures: TRIP + 2 });
 	});
 });
 
