@@ -2,7 +2,8 @@
 // local runtime (the bundled worker under miniflare/workerd, state persisted on disk) against the
 // Crun simulator and a callback receiver on loopback. A benchmark, not a test: it asserts nothing,
 // prints a table and writes bench/results.json. bench/README.md says what each figure means.
-// `npm run bench -- simulate` runs only the first section, the pure schedule simulator (a second).
+// `npm run bench -- simulate` runs only the first section, the pure schedule simulator (a second);
+// `npm run bench -- outage` only the receiver outage (about 1.5 min; it updates results.json's entry).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -51,6 +52,20 @@ const MEMORY_ASSETS = 10_000;
 const BATCH = 100;
 const MEMORY_SETTLE_MS = 5_000;
 const PROCESSING_FOREVER_MS = 24 * 3_600_000;
+/**
+ * The receiver outage: 100 watches become due while their one receiver origin is down for 60 s.
+ * A quick schedule whose span outlasts the outage (so nothing gives up for it) and a 10 s probe,
+ * so the phase takes a minute and a half rather than the production schedule's hours.
+ */
+const OUTAGE_WATCHES = 100;
+const OUTAGE_MS = 60_000;
+const OUTAGE_VARS = {
+	...VARS,
+	DELIVERY_SCHEDULE_S: "1,2,4,8,15,30,60",
+	RECEIVER_TRIP_FAILURES: "10",
+	RECEIVER_PROBE_S: "10",
+	CALLBACK_TIMEOUT_MS: "2000",
+};
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
@@ -392,6 +407,119 @@ if (process.argv.slice(2).includes("simulate")) {
 	process.exit(simulation.report ? 0 : 1);
 }
 
+// ---- the receiver outage: what a dead receiver costs, and how soon it is caught up -------------
+
+/**
+ * 100 watches on 100 assets turn Active together while their receiver (one origin) refuses
+ * connections for OUTAGE_MS. Counted from the service's own watch views once all are delivered:
+ * failed attempts beyond each watch's first, and the time from the receiver's return to the last
+ * delivery it got. Without the circuit each watch would retry on its schedule throughout the
+ * outage; that count is worked out from the schedule (not measured) beside the measured one.
+ */
+async function receiverOutage(startBench) {
+	const orx = await startReceiver({ secret: secrets.WEBHOOK_SECRET });
+	const handle = await startBench(OUTAGE_VARS);
+	const rt = handle.rt;
+	try {
+		const ids = Array.from({ length: OUTAGE_WATCHES }, (_, i) => `bench-outage-${i}`);
+		for (const id of ids) crun.script(id, { processingMs: 3000 });
+		log(`receiver outage: ${OUTAGE_WATCHES} watches, their receiver down for ${OUTAGE_MS / 1000} s from now`);
+		await orx.down();
+		const downAt = Date.now();
+		const watches = await registerAll(
+			rt,
+			ids.map((id, i) => ({ asset_id: id, callback_url: `${orx.url}/outage/${i}` })),
+			1,
+		);
+		await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
+		// Mid-outage, as GET /v1/receivers shows it.
+		const origin = new URL(orx.url).origin;
+		const during =
+			(await (await rt.fetch("/v1/receivers")).json()).receivers?.find((r) => r.origin === origin) ?? null;
+		await orx.up();
+		const upAt = Date.now();
+		log("receiver back; waiting for every delivery");
+		const deadline = upAt + 120_000;
+		const arrived = () =>
+			new Set(
+				orx
+					.deliveries()
+					.filter((d) => d.status === 200)
+					.map((d) => d.webhookId),
+			);
+		while (arrived().size < OUTAGE_WATCHES && Date.now() < deadline) await sleep(100);
+		const lastDelivery = Math.max(
+			...orx
+				.deliveries()
+				.filter((d) => d.status === 200)
+				.map((d) => d.at),
+		);
+		// The receiver has them all; the service records each answer a moment after sending it.
+		const read = () => pool(watches, 8, async (w) => (await rt.fetch(`/v1/watches/${w.id}`)).json());
+		let views = await read();
+		while (views.some((v) => v.state !== "delivered") && Date.now() < deadline) {
+			await sleep(250);
+			views = await read();
+		}
+		const delivered = views.filter((v) => v.state === "delivered");
+		// Failed attempts: all but the one that delivered. A watch held before its first attempt made none
+		// then, and the probes (sent through waiting watches, in turn) are counted on the watch they used.
+		const failedAttempts = delivered.reduce((n, v) => n + v.delivery.attempts - 1, 0);
+		const beyondFirst = delivered.reduce((n, v) => n + Math.max(0, v.delivery.attempts - 2), 0);
+		const firstFailed = delivered.filter((v) => v.delivery.attempts >= 2).length;
+		const schedule = OUTAGE_VARS.DELIVERY_SCHEDULE_S.split(",").map(Number);
+		let withoutCircuit = 0;
+		for (let at = 0, k = 0; k < schedule.length; k++) {
+			at += schedule[k] * 1000;
+			if (at < OUTAGE_MS) withoutCircuit++;
+		}
+		const probeMs = Number(OUTAGE_VARS.RECEIVER_PROBE_S) * 1000;
+		return {
+			watches: OUTAGE_WATCHES,
+			outage_ms: OUTAGE_MS,
+			settings: {
+				DELIVERY_SCHEDULE_S: OUTAGE_VARS.DELIVERY_SCHEDULE_S,
+				RECEIVER_TRIP_FAILURES: Number(OUTAGE_VARS.RECEIVER_TRIP_FAILURES),
+				RECEIVER_PROBE_S: Number(OUTAGE_VARS.RECEIVER_PROBE_S),
+			},
+			delivered: delivered.length,
+			failed_attempts: failedAttempts,
+			watches_with_a_failed_attempt: firstFailed,
+			attempts_beyond_first: beyondFirst,
+			attempts_beyond_first_target:
+				Number(OUTAGE_VARS.RECEIVER_TRIP_FAILURES) + Math.ceil(OUTAGE_MS / probeMs),
+			attempts_beyond_first_without_circuit: withoutCircuit * OUTAGE_WATCHES,
+			return_to_last_delivery_ms: Number.isFinite(lastDelivery) ? lastDelivery - upAt : null,
+			return_to_last_delivery_target_ms: probeMs + 2000,
+			origin_during_outage: during && {
+				state: during.state,
+				consecutive_failures: during.consecutive_failures,
+				pending_deliveries: during.pending_deliveries,
+			},
+		};
+	} finally {
+		await handle.dispose();
+		await orx.close();
+	}
+}
+
+const outageRow = (o) => [
+	`receiver down ${o.outage_ms / 1000} s, ${o.watches} watches due`,
+	`${o.attempts_beyond_first} failed attempts beyond each watch's first (target ≤ ${o.attempts_beyond_first_target}; without the circuit ${o.attempts_beyond_first_without_circuit}, from the schedule; ${o.failed_attempts} failed in all, by ${o.watches_with_a_failed_attempt} watches); last delivery ${fmtMs(o.return_to_last_delivery_ms)} after it came back (target ≤ ${fmtMs(o.return_to_last_delivery_target_ms)}); ${o.delivered}/${o.watches} delivered`,
+];
+/** Tab-indented with short arrays of numbers on one line, as the repository's formatter writes JSON. */
+function resultsJson(r) {
+	const json = JSON.stringify(r, null, "\t").replace(
+		/\[\n\s*([^[\]{}]*?)\n\s*\]/g,
+		(_, items) => `[${items.split(/,\n\s*/).join(", ")}]`,
+	);
+	return `${json}\n`;
+}
+
+function fmtMs(ms) {
+	return ms === null || ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`;
+}
+
 // ---- the run -------------------------------------------------------------------------------
 
 // Local workerd gives every Durable Object its own SQLite file and fsyncs it; on a VM disk that
@@ -445,6 +573,22 @@ async function shutdown() {
 	await Promise.allSettled([crun.close(), rx.close()]);
 }
 process.once("SIGINT", () => shutdown().then(() => process.exit(130)));
+
+if (process.argv.slice(2).includes("outage")) {
+	// `npm run bench -- outage`: this section alone; its figures replace the same in results.json.
+	try {
+		const outage = await receiverOutage(startBenchRuntime);
+		const [k, v] = outageRow(outage);
+		console.log(`| ${k} | ${v} |`);
+		const path = join(ROOT, "bench", "results.json");
+		const previous = existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : {};
+		const merged = { ...previous, receiver_outage: { date: new Date().toISOString(), ...outage } };
+		writeFileSync(path, resultsJson(merged));
+	} finally {
+		await shutdown();
+	}
+	process.exit(0);
+}
 
 try {
 	log("starting the runtime");
@@ -639,6 +783,9 @@ try {
 		sweep && (sweep.shards > 0 || sweep.examined > 0)
 			? { ...sweep, watches: MEMORY_ASSETS }
 			: { available: false, scheduled_status: sweepRes.status, line: sweep };
+
+	// ---- a receiver down for a minute, on a fresh runtime ----
+	results.receiver_outage = await receiverOutage(startBenchRuntime);
 } catch (err) {
 	console.error(
 		`bench failed: ${err?.stack ?? err}\nthe runtime's last stderr lines:\n${stderrTail.join("\n")}`,
@@ -704,6 +851,7 @@ const rows = [
 			? "not measured: the sweep does no work yet"
 			: `examined ${r.sweep.examined} rows in ${r.sweep.ms} ms over ${r.sweep.watches.toLocaleString("en")} watches (${r.sweep.shards} shards; rearmed ${r.sweep.rearmed}, expired ${r.sweep.expired}, purged ${r.sweep.purged})`,
 	],
+	outageRow(r.receiver_outage),
 ];
 const m = r.machine;
 console.log(
@@ -718,10 +866,5 @@ console.log(`| ${"-".repeat(width)} | --- |`);
 for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);
 console.log(`\n${simulation.report ?? `schedule simulator: ${simulation.error}`}`);
 r.total_s = (Date.now() - t0) / 1000;
-// Tab-indented with short arrays of numbers on one line, as the repository's formatter writes JSON.
-const json = JSON.stringify(r, null, "\t").replace(
-	/\[\n\s*([^[\]{}]*?)\n\s*\]/g,
-	(_, items) => `[${items.split(/,\n\s*/).join(", ")}]`,
-);
-writeFileSync(join(ROOT, "bench", "results.json"), `${json}\n`);
+writeFileSync(join(ROOT, "bench", "results.json"), resultsJson(r));
 console.log(`\n(${fmt(r.total_s)} s; written to bench/results.json)`);

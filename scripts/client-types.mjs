@@ -28,6 +28,8 @@ export async function typesOf(doc) {
 	const ast = await openapiTS(doc, {
 		// Optional fields stay optional (`?`), not `| undefined`; responses keep their status codes.
 		alphabetize: false,
+		// A field with a default may be left out of a request (the service fills it in).
+		defaultNonNullable: false,
 		exportType: false,
 		rootTypes: false,
 	});

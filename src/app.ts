@@ -21,6 +21,8 @@ import { validationError } from "./http/validation";
 import { assets } from "./routes/assets";
 import { docs, markPublicRoutes, OPENAPI_PATH, registerWebhooks } from "./routes/docs";
 import { health } from "./routes/health";
+import { receivers } from "./routes/receivers";
+import { recovery } from "./routes/recovery";
 import { stats } from "./routes/stats";
 import { watchList } from "./routes/watch-list";
 import { watches } from "./routes/watches";
@@ -63,10 +65,13 @@ app.use("/v1/*", async (c, next) => {
 });
 
 app.route("/", health);
+// Before the watch routes: `/redeliver` is the bulk recovery, not a watch id.
+app.route("/v1/watches", recovery);
 app.route("/v1/watches", watches);
 app.route("/v1/assets", assets);
 app.route("/v1/watches", watchList);
 app.route("/v1/stats", stats);
+app.route("/v1/receivers", receivers);
 app.route("/", docs);
 app.route("/dashboard", dashboard);
 registerWebhooks(app.openAPIRegistry);

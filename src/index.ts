@@ -3,6 +3,8 @@
 import { app } from "./app";
 import { sweep } from "./sweep/sweep";
 
+export { ReceiverDirectory } from "./receivers/receiver-directory";
+export { ReceiverOrigin } from "./receivers/receiver-origin";
 export { WatchIndex } from "./watch-index/watch-index";
 export { AssetWatcher } from "./watcher/asset-watcher";
 

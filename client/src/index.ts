@@ -29,6 +29,13 @@ export type ErrorEnvelope = Schemas["Error"];
 export type ListWatchesQuery = NonNullable<operations["listWatches"]["parameters"]["query"]>;
 /** A page of `GET /v1/watches`; pass `next_cursor` as `cursor` for the next (null on the last). */
 export type WatchPage = Schemas["WatchList"];
+/** What `redeliverMany` takes: the body of `POST /v1/watches/redeliver`. */
+export type RedeliverManyInput = Schemas["BulkRedeliver"];
+export type RedeliverManyResult = Schemas["BulkRedeliverResult"];
+export type Receiver = Schemas["Receiver"];
+/** The query of `GET /v1/receivers`. */
+export type ReceiversQuery = NonNullable<operations["listReceivers"]["parameters"]["query"]>;
+export type ReceiverPage = Schemas["ReceiverList"];
 
 export interface WatcherClientOptions {
 	/** where the service runs, e.g. `https://watcher.example.com` */
@@ -124,6 +131,24 @@ export class WatcherClient {
 	/** Sends the watch's event again (same `webhook-id` and body); 409 `no_event_yet` before it has one. */
 	async redeliver(watchId: string): Promise<Watch> {
 		return (await this.send<Watch>("POST", `/v1/watches/${encodeURIComponent(watchId)}/redeliver`)).data;
+	}
+
+	/**
+	 * Sends the event again to this token's watches that are `failed` (the default) or `delivered`,
+	 * optionally only those last changed in [`since`, `until`) or on one `asset_id`, each with its
+	 * original webhook-id. At most `limit` (100) per call: while `next_cursor` is not null, call again
+	 * with the same input and that `cursor`. Repeating a call changes nothing already done.
+	 */
+	async redeliverMany(input: RedeliverManyInput = {}): Promise<RedeliverManyResult> {
+		return (await this.send<RedeliverManyResult>("POST", "/v1/watches/redeliver", input)).data;
+	}
+
+	/** One page of this token's receiver origins and their circuits (`healthy`, `failing`, `paused`). */
+	async receivers(query: ReceiversQuery = {}): Promise<ReceiverPage> {
+		const params = new URLSearchParams();
+		for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+		const qs = params.size > 0 ? `?${params}` : "";
+		return (await this.send<ReceiverPage>("GET", `/v1/receivers${qs}`)).data;
 	}
 
 	/**

@@ -19,6 +19,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/watches/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver many watches
+         * @description Sends the event again, with its original webhook-id and body, to every watch of this token that is `failed` (the default) or `delivered`, optionally only those last changed (`updated_at`) in [`since`, `until`) and on one `asset_id`. At most `limit` (100) watches per call: while `next_cursor` is not null, send the same body with that `cursor`. Idempotent: a watch already notifying is left alone, so repeating a call (one that failed half-way, say) changes nothing that already happened.
+         */
+        post: operations["redeliverWatches"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/watches": {
         parameters: {
             query?: never;
@@ -177,6 +197,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/receivers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your receiver origins
+         * @description Every callback origin (scheme, host, port) your token's deliveries went to, in origin order, with its circuit: after RECEIVER_TRIP_FAILURES consecutive failed attempts an origin is `paused`, its deliveries wait without spending attempts, one probe goes out per RECEIVER_PROBE_S, and the probe that succeeds makes every waiting delivery due at once. Another token's origins (even the same URL) are its own and never shown here.
+         */
+        get: operations["listReceivers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -255,7 +295,9 @@ export interface webhooks {
          *     POSTed to the watch's `callback_url` with its `callback_headers`.
          *
          *     Every callback is a Standard Webhooks message: verify it with the secret you share with the
-         *     service (`whsec_…`) before you trust it, and dedupe on `webhook-id` (delivery is at-least-once).
+         *     service (`whsec_…`: your client's own when the operator gave it one in `CLIENT_WEBHOOK_SECRETS`,
+         *     else the service's `WEBHOOK_SECRET`) before you trust it, and dedupe on `webhook-id` (delivery
+         *     is at-least-once).
          *
          *     ```ts
          *     import { Webhook } from "standardwebhooks";
@@ -303,7 +345,9 @@ export interface webhooks {
          *     POSTed to the watch's `callback_url` with its `callback_headers`.
          *
          *     Every callback is a Standard Webhooks message: verify it with the secret you share with the
-         *     service (`whsec_…`) before you trust it, and dedupe on `webhook-id` (delivery is at-least-once).
+         *     service (`whsec_…`: your client's own when the operator gave it one in `CLIENT_WEBHOOK_SECRETS`,
+         *     else the service's `WEBHOOK_SECRET`) before you trust it, and dedupe on `webhook-id` (delivery
+         *     is at-least-once).
          *
          *     ```ts
          *     import { Webhook } from "standardwebhooks";
@@ -351,7 +395,9 @@ export interface webhooks {
          *     POSTed to the watch's `callback_url` with its `callback_headers`.
          *
          *     Every callback is a Standard Webhooks message: verify it with the secret you share with the
-         *     service (`whsec_…`) before you trust it, and dedupe on `webhook-id` (delivery is at-least-once).
+         *     service (`whsec_…`: your client's own when the operator gave it one in `CLIENT_WEBHOOK_SECRETS`,
+         *     else the service's `WEBHOOK_SECRET`) before you trust it, and dedupe on `webhook-id` (delivery
+         *     is at-least-once).
          *
          *     ```ts
          *     import { Webhook } from "standardwebhooks";
@@ -470,6 +516,78 @@ export interface components {
         };
         /**
          * @example {
+         *       "matched": 100,
+         *       "redelivered": 100,
+         *       "next_cursor": "WzE3OTU4ODUyMDAwMDAsIndfYWJjIl0"
+         *     }
+         */
+        BulkRedeliverResult: {
+            /** @description Watches of this token this call found matching (at most `limit`) */
+            matched: number;
+            /** @description Of those, how many got their event again now; a watch already notifying (redelivered by an earlier call, say) is left alone */
+            redelivered: number;
+            /** @description More may match: send the same body again with this `cursor`; null when done */
+            next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "invalid_request",
+         *         "message": "unknown field in body: callbackurl",
+         *         "details": {
+         *           "issues": []
+         *         }
+         *       }
+         *     }
+         */
+        Error: {
+            error: {
+                /** @example invalid_request */
+                code: string;
+                message: string;
+                details?: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "state": "failed",
+         *       "since": "2026-11-28T17:00:00Z"
+         *     }
+         */
+        BulkRedeliver: {
+            /**
+             * @description Which watches to send again: `failed` (retries ran out; the default) or `delivered`
+             * @default failed
+             * @enum {string}
+             */
+            state?: "failed" | "delivered";
+            /**
+             * Format: date-time
+             * @description Only watches whose last change (`updated_at`) is at or after this
+             * @example 2026-11-28T17:00:00Z
+             */
+            since?: string;
+            /**
+             * Format: date-time
+             * @description Only watches whose last change is before this
+             * @example 2026-11-28T17:00:00Z
+             */
+            until?: string;
+            /**
+             * @description Only watches on this asset
+             * @example asset-20261128-7f3a
+             */
+            asset_id?: string;
+            /**
+             * @description Watches handled by this call, 1–100 (default 100)
+             * @default 100
+             */
+            limit?: number;
+            /** @description The `next_cursor` of the previous call, to go on */
+            cursor?: string;
+        };
+        /**
+         * @example {
          *       "id": "w_k3v7q2m4x5d5t3r6p2n4_YXNzZXQtMjAyNjExMjgtN2YzYQ",
          *       "asset_id": "asset-20261128-7f3a",
          *       "callback_url": "https://example.com/hooks/seedance",
@@ -540,6 +658,8 @@ export interface components {
             last_error: string | null;
             last_attempt_at: string | null;
             delivered_at: string | null;
+            /** @description Since when this delivery waits for its paused receiver origin (GET /v1/receivers), spending no attempts: it is sent as soon as a probe to the origin succeeds; `next_attempt_at` is then only when it looks again on its own. Null when it does not wait */
+            waiting_for_receiver_since: string | null;
             recent_attempts: {
                 attempt: number;
                 at: string;
@@ -548,25 +668,6 @@ export interface components {
                 duration_ms: number | null;
             }[];
         } | null;
-        /**
-         * @example {
-         *       "error": {
-         *         "code": "invalid_request",
-         *         "message": "unknown field in body: callbackurl",
-         *         "details": {
-         *           "issues": []
-         *         }
-         *       }
-         *     }
-         */
-        Error: {
-            error: {
-                /** @example invalid_request */
-                code: string;
-                message: string;
-                details?: unknown;
-            };
-        };
         /**
          * @example {
          *       "asset_id": "asset-20261128-7f3a",
@@ -808,6 +909,88 @@ export interface components {
             index_shards: number;
             as_of: string;
         };
+        /**
+         * @example {
+         *       "receivers": [
+         *         {
+         *           "origin": "https://example.com",
+         *           "state": "paused",
+         *           "consecutive_failures": 12,
+         *           "last_error": "network error: connect ECONNREFUSED",
+         *           "last_error_at": "2026-11-28T17:03:00.000Z",
+         *           "last_success_at": "2026-11-28T16:58:41.000Z",
+         *           "paused_at": "2026-11-28T17:01:10.000Z",
+         *           "next_probe_at": "2026-11-28T17:04:00.000Z",
+         *           "pending_deliveries": 37
+         *         },
+         *         {
+         *           "origin": "https://hooks.example.org",
+         *           "state": "healthy",
+         *           "consecutive_failures": 0,
+         *           "last_error": null,
+         *           "last_error_at": null,
+         *           "last_success_at": "2026-11-28T17:02:55.000Z",
+         *           "paused_at": null,
+         *           "next_probe_at": null,
+         *           "pending_deliveries": 0
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        ReceiverList: {
+            receivers: components["schemas"]["Receiver"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            next_cursor: string | null;
+        };
+        /**
+         * @example {
+         *       "origin": "https://example.com",
+         *       "state": "paused",
+         *       "consecutive_failures": 12,
+         *       "last_error": "network error: connect ECONNREFUSED",
+         *       "last_error_at": "2026-11-28T17:03:00.000Z",
+         *       "last_success_at": "2026-11-28T16:58:41.000Z",
+         *       "paused_at": "2026-11-28T17:01:10.000Z",
+         *       "next_probe_at": "2026-11-28T17:04:00.000Z",
+         *       "pending_deliveries": 37
+         *     }
+         */
+        Receiver: {
+            /** @description Scheme, host and port of your callback URLs (the default port left out) */
+            origin: string;
+            /**
+             * @description `healthy`; `failing`: some consecutive failed attempts, fewer than RECEIVER_TRIP_FAILURES; `paused`: its deliveries wait, spending no attempts, and one probe goes out per RECEIVER_PROBE_S
+             * @enum {string}
+             */
+            state: "healthy" | "failing" | "paused";
+            /** @description Failed attempts since the last success */
+            consecutive_failures: number;
+            /** @description What the last failed attempt got */
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description When the last failed attempt was made
+             */
+            last_error_at: string | null;
+            /**
+             * Format: date-time
+             * @description The last success this service heard of (successes are sampled, not all recorded)
+             */
+            last_success_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was paused; null unless paused
+             */
+            paused_at: string | null;
+            /**
+             * Format: date-time
+             * @description While paused: when the next probe goes out
+             */
+            next_probe_at: string | null;
+            /** @description Deliveries waiting for it to come back (made due at once when a probe succeeds) */
+            pending_deliveries: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -842,6 +1025,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    redeliverWatches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRedeliver"];
+            };
+        };
+        responses: {
+            /** @description The matching watches of this page are being redelivered */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkRedeliverResult"];
+                };
+            };
+            /** @description Invalid request: every validation error, with details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_request",
+                     *         "message": "unknown field in body: callbackurl",
+                     *         "details": {
+                     *           "issues": [
+                     *             {
+                     *               "path": "",
+                     *               "code": "unrecognized_keys",
+                     *               "message": "Unrecognized key: \"callbackurl\""
+                     *             }
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the bearer token is not valid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "request body exceeds 65536 bytes"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "request body must be JSON (content-type: application/json)"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A required secret is not configured, the index did not answer (`index_unavailable`), or some watches could not be reached (`unavailable`: send the same request again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1896,6 +2189,83 @@ export interface operations {
                 };
             };
             /** @description A required secret is not configured, or the index did not answer (`index_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listReceivers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 50) */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of receiver origins */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiverList"];
+                };
+            };
+            /** @description Invalid request: every validation error, with details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_request",
+                     *         "message": "unknown field in body: callbackurl",
+                     *         "details": {
+                     *           "issues": [
+                     *             {
+                     *               "path": "",
+                     *               "code": "unrecognized_keys",
+                     *               "message": "Unrecognized key: \"callbackurl\""
+                     *             }
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the bearer token is not valid"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A required secret is not configured, or the receiver state did not answer (`receivers_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -47,6 +47,10 @@ export const DeliverySchema = z
 		last_error: z.string().nullable(),
 		last_attempt_at: z.string().nullable(),
 		delivered_at: z.string().nullable(),
+		waiting_for_receiver_since: z.string().nullable().openapi({
+			description:
+				"Since when this delivery waits for its paused receiver origin (GET /v1/receivers), spending no attempts: it is sent as soon as a probe to the origin succeeds; `next_attempt_at` is then only when it looks again on its own. Null when it does not wait",
+		}),
 		recent_attempts: z.array(
 			z.object({
 				attempt: z.number().int(),

@@ -42,3 +42,10 @@ export function isLive(state: WatchState): boolean {
 
 /** `isLive` as an SQL condition on a table with a `state` column. */
 export const LIVE_SQL = `state IN (${LIVE_STATES.map((s) => `'${s}'`).join(", ")})`;
+
+/**
+ * A receiver origin's circuit (docs/delivery.md): `healthy`, `failing` (some consecutive failed
+ * attempts, fewer than RECEIVER_TRIP_FAILURES) or `paused` (its deliveries wait for a probe).
+ */
+export const ORIGIN_STATES = ["healthy", "failing", "paused"] as const;
+export type OriginState = (typeof ORIGIN_STATES)[number];

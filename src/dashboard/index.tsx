@@ -4,10 +4,12 @@
 // and renders the answer. guards.ts and session.ts hold the security; pages.tsx the views.
 
 import { Hono } from "hono";
+import { BulkRedeliverBody } from "../api/recovery";
 import { clock } from "../core/clock";
 import { HttpError } from "../core/errors";
 import { limitRequestRate } from "../http/request-rate";
 import { validationError } from "../http/validation";
+import { redeliverMatching } from "../routes/recovery";
 import { ListQuery, watchPage } from "../routes/watch-list";
 import { cancelWatch, readWatch, redeliverWatch } from "../routes/watches";
 import { assetWatcher } from "../watcher/asset-watcher";
@@ -36,6 +38,7 @@ import {
 	WatchListPage,
 } from "./pages";
 import { OVERVIEW_PANELS, panelContext } from "./panels";
+import { OUTCOME_KEYS, outcomeOf, outcomeQuery, sinceOf } from "./recovery";
 import { SESSION_TTL_S, startSession } from "./session";
 import { STYLESHEET, STYLESHEET_HASH } from "./style";
 
@@ -87,14 +90,19 @@ dashboard.get("/", async (c) => {
 	const now = clock.now();
 	const ctx = panelContext(c.env, c.get("owner"), now);
 	const panels = await Promise.all(
-		OVERVIEW_PANELS.map(async (p) => ({ title: p.title, body: await p.render(ctx) })),
+		OVERVIEW_PANELS.map(async (p) => ({ title: p.title, wide: p.wide, body: await p.render(ctx) })),
 	);
 	return render(c, <OverviewPage session={c.get("session")} panels={panels} now={now} />);
 });
 
 dashboard.get("/watches", async (c) => {
-	// A filter form sends empty fields for "any": those are no filter at all.
-	const raw = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ""));
+	const all = c.req.query();
+	const outcome = outcomeOf(all);
+	// A filter form sends empty fields for "any": those are no filter at all; the outcome of a bulk
+	// redelivery rides along, and is no filter either.
+	const raw = Object.fromEntries(
+		Object.entries(all).filter(([k, v]) => v !== "" && !(OUTCOME_KEYS as readonly string[]).includes(k)),
+	);
 	const parsed = ListQuery.safeParse(raw);
 	if (!parsed.success) throw validationError(parsed.error, "filter");
 	const page = await watchPage(c.env, c.get("owner"), parsed.data);
@@ -105,9 +113,29 @@ dashboard.get("/watches", async (c) => {
 			filter={{ state: parsed.data.state, asset_id: parsed.data.asset_id }}
 			page={page}
 			firstPage={parsed.data.cursor === undefined}
+			outcome={outcome}
 			now={clock.now()}
 		/>,
 	);
+});
+
+dashboard.post("/watches/redeliver", async (c) => {
+	const form = await c.req.parseBody();
+	const since = sinceOf(form.since);
+	const cursor = typeof form.cursor === "string" && form.cursor !== "" ? form.cursor : undefined;
+	const body = BulkRedeliverBody.safeParse({ state: "failed", since, cursor });
+	if (!body.success) throw validationError(body.error, "form");
+	const r = await redeliverMatching(c.env, c.get("owner"), body.data);
+	const query = new URLSearchParams({
+		state: "failed",
+		...outcomeQuery({
+			matched: r.matched,
+			redelivered: r.redelivered,
+			more: r.next_cursor,
+			since: since ?? null,
+		}),
+	});
+	return c.redirect(`${BASE}/watches?${query}`, 303);
 });
 
 /**

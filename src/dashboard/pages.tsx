@@ -8,6 +8,7 @@ import type { watchPage } from "../routes/watch-list";
 import type { AssetView, WatchView } from "../watcher/views";
 import { BASE, SIGN_IN_PATH } from "./guards";
 import { Badge, Layout, PostForm, Time } from "./layout";
+import { type BulkOutcome, BulkRedeliverForm } from "./recovery";
 import type { Session } from "./session";
 
 export const SignInPage: FC<{ next: string; refused?: boolean }> = ({ next, refused }) => (
@@ -41,14 +42,14 @@ export const SignInPage: FC<{ next: string; refused?: boolean }> = ({ next, refu
 
 export const OverviewPage: FC<{
 	session: Session;
-	panels: { title: string; body: Child }[];
+	panels: { title: string; wide?: boolean; body: Child }[];
 	now: number;
 }> = ({ session, panels, now }) => (
 	<Layout title="Overview" session={session} section="overview">
 		<h1>Overview</h1>
 		<div class="grid">
 			{panels.map((p) => (
-				<section class="card">
+				<section class={p.wide ? "card wide" : "card"}>
 					<h2>{p.title}</h2>
 					{p.body}
 				</section>
@@ -68,8 +69,9 @@ export const WatchListPage: FC<{
 	filter: { state?: string; asset_id?: string };
 	page: WatchPageAnswer;
 	firstPage: boolean;
+	outcome: BulkOutcome | null;
 	now: number;
-}> = ({ session, filter, page, firstPage, now }) => {
+}> = ({ session, filter, page, firstPage, outcome, now }) => {
 	const query = (extra: Record<string, string>) =>
 		`${BASE}/watches?${new URLSearchParams({
 			...(filter.state ? { state: filter.state } : {}),
@@ -141,6 +143,7 @@ export const WatchListPage: FC<{
 				{firstPage ? null : <a href={query({})}>← First page</a>}
 				{page.next_cursor ? <a href={query({ cursor: page.next_cursor })}>Next page →</a> : null}
 			</nav>
+			<BulkRedeliverForm session={session} outcome={outcome} />
 		</Layout>
 	);
 };

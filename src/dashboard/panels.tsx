@@ -5,9 +5,11 @@
 import type { Child, FC } from "hono/jsx";
 import { HttpError } from "../core/errors";
 import { ASSET_STATUSES, WATCH_STATES } from "../core/states";
+import { receiverPage } from "../routes/receivers";
 import { statsFor } from "../routes/stats";
 import { BASE } from "./guards";
 import { Badge, Time } from "./layout";
+import { PANEL_RECEIVERS, ReceiversView } from "./recovery";
 
 /** What every panel's data function may use: the caller and one read of the shared counts. */
 export interface PanelContext {
@@ -25,6 +27,8 @@ export function panelContext(env: Env, owner: string, now: number): PanelContext
 
 export interface Panel {
 	title: string;
+	/** spans the overview's whole width (a table of several columns) */
+	wide?: boolean;
 	/** the panel's body, or the reason its data is unavailable */
 	render: (ctx: PanelContext) => Promise<Child>;
 }
@@ -32,11 +36,13 @@ export interface Panel {
 /** A panel from its data function and its view. */
 export function definePanel<T>(def: {
 	title: string;
+	wide?: boolean;
 	load: (ctx: PanelContext) => Promise<T>;
 	View: FC<{ data: T; now: number }>;
 }): Panel {
 	return {
 		title: def.title,
+		wide: def.wide,
 		async render(ctx) {
 			try {
 				const data = await def.load(ctx);
@@ -125,6 +131,13 @@ export const mostOverdue = definePanel({
 		),
 });
 
-// The receivers (GET /v1/receivers) and the upstream's health (errors by code, the shared budget,
-// the poll model) join here once their data functions exist.
-export const OVERVIEW_PANELS: readonly Panel[] = [watchesByState, assetsByStatus, mostOverdue];
+export const receivers = definePanel({
+	title: "Receivers",
+	wide: true,
+	load: (ctx) => receiverPage(ctx.env, ctx.owner, { limit: PANEL_RECEIVERS }),
+	View: ReceiversView,
+});
+
+// The upstream's health (errors by code, the shared budget, the poll model) joins here once its
+// data function exists.
+export const OVERVIEW_PANELS: readonly Panel[] = [watchesByState, assetsByStatus, mostOverdue, receivers];

@@ -29,6 +29,7 @@ time { white-space: nowrap; }
 .grid { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin-bottom: 16px; }
 .grid .card { margin-bottom: 0; }
+.grid .wide { grid-column: 1 / -1; }
 .muted { color: var(--muted); }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
@@ -44,9 +45,9 @@ pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; 
   overflow: auto; max-height: 420px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600;
   border: 1px solid currentColor; white-space: nowrap; }
-.s-delivered, .s-Active, .s-ok { color: var(--ok); }
-.s-watching, .s-notifying, .s-Processing { color: var(--accent); }
-.s-failed, .s-Failed, .s-bad { color: var(--bad); }
+.s-delivered, .s-Active, .s-ok, .s-healthy { color: var(--ok); }
+.s-watching, .s-notifying, .s-Processing, .s-failing { color: var(--accent); }
+.s-failed, .s-Failed, .s-bad, .s-paused { color: var(--bad); }
 .s-cancelled, .s-skipped, .s-Unknown { color: var(--idle); }
 form.filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: end; margin-bottom: 14px; }
 label { display: grid; gap: 4px; font-size: 13px; color: var(--muted); }
@@ -62,6 +63,7 @@ details.confirm summary { cursor: pointer; color: var(--bad); font-weight: 600; 
 details.confirm form { margin-top: 8px; }
 .notice { border-left: 4px solid var(--ok); }
 .error { border-left: 4px solid var(--bad); }
+form.bulk { display: flex; flex-wrap: wrap; gap: 10px; align-items: end; }
 .pager { display: flex; gap: 16px; margin-top: 12px; }
 .signin { max-width: 380px; margin: 10vh auto; }
 .signin form { display: grid; gap: 12px; }

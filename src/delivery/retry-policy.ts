@@ -39,3 +39,6 @@ export function planNextAttempt(
 
 /** Total attempts a callback gets: the immediate one plus one per schedule entry. */
 export const maxAttempts = (scheduleS: readonly number[]) => scheduleS.length + 1;
+
+/** The whole schedule's span: how long a delivery retried to the end waits from its first attempt. */
+export const scheduleSpanMs = (scheduleS: readonly number[]) => scheduleS.reduce((n, s) => n + s, 0) * 1000;

@@ -6,18 +6,21 @@
 
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { type Config, loadConfig, requireConfig } from "../core/config";
+import { type Config, clientOfTokenEntry, loadConfig, requireConfig } from "../core/config";
 import { UnauthorizedError } from "../core/errors";
 import { constantTimeEqual, hashToken } from "../core/ids";
 import type { AppEnv } from "./app-env";
 
 /** What an API_TOKENS entry accepts, and the key its owner id is hashed from. */
 export function credentialOf(entry: string): { token: string; ownerKey: string } {
-	// Bearer tokens cannot contain ":" (RFC 6750 b64token), so the first one separates a client name.
-	const colon = entry.indexOf(":");
-	if (colon <= 0) return { token: entry, ownerKey: entry };
-	return { token: entry.slice(colon + 1), ownerKey: `client:${entry.slice(0, colon)}` };
+	const named = clientOfTokenEntry(entry);
+	if (!named) return { token: entry, ownerKey: entry };
+	return { token: named.token, ownerKey: `client:${named.client}` };
 }
+
+/** The client name an owner key carries (a bare token's key has no ":" before its end, so none). */
+export const clientOfOwnerKey = (ownerKey: string): string | null =>
+	ownerKey.startsWith("client:") ? ownerKey.slice("client:".length) : null;
 
 /** Each configured entry's token digest and owner key, worked out once per token list. */
 const digestsByEntries = new WeakMap<readonly string[], Promise<{ digest: string; ownerKey: string }[]>>();
@@ -78,7 +81,11 @@ function authFor(config: Config): MiddlewareHandler<AppEnv> {
 		auth = bearerAuth<AppEnv>({
 			verifyToken: async (token, ctx) => {
 				const ownerKey = await matchToken(token, config.API_TOKENS);
-				if (ownerKey !== null) ctx.set("owner", await ownerOf(ownerKey));
+				if (ownerKey !== null) {
+					ctx.set("owner", await ownerOf(ownerKey));
+					// The watch rows record it: their callbacks are signed with this client's secrets.
+					ctx.set("client", clientOfOwnerKey(ownerKey));
+				}
 				return ownerKey !== null;
 			},
 			noAuthenticationHeader: {

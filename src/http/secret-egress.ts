@@ -1,6 +1,6 @@
 // The last limit on what leaves: no configured secret value (CRUN_API_KEY, any API token, any
-// WEBHOOK_SECRET or its key, DASHBOARD_SESSION_SECRET) goes out in a response body or header,
-// whatever put it there — an upstream error message that echoes the key back, an operator's
+// WEBHOOK_SECRET or CLIENT_WEBHOOK_SECRETS value or its key, DASHBOARD_SESSION_SECRET) goes out in
+// a response body or header, whatever put it there — an upstream error message that echoes the key back, an operator's
 // secret pasted into a field. Each source still takes its own care; this makes SPEC §6 hold at
 // the one door every response uses.
 
@@ -24,7 +24,8 @@ export function secretValues(config: Config): string[] {
 	if (config.CRUN_API_KEY) values.add(config.CRUN_API_KEY);
 	if (config.DASHBOARD_SESSION_SECRET) values.add(config.DASHBOARD_SESSION_SECRET);
 	for (const entry of config.API_TOKENS) values.add(credentialOf(entry).token);
-	for (const secret of config.WEBHOOK_SECRETS) {
+	// Every value of CLIENT_WEBHOOK_SECRETS, a malformed one too: it was meant as a secret.
+	for (const secret of [...config.WEBHOOK_SECRETS, ...config.CLIENT_WEBHOOK_SECRETS.values]) {
 		values.add(secret);
 		values.add(secret.replace(/^whsec_/, ""));
 	}

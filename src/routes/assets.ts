@@ -222,7 +222,11 @@ assets.openapi(
 		);
 		// Checked before the upload, so that a refused callback never leaves an unwatched asset behind.
 		if (body.callback_url !== undefined)
-			checkRegistration(config, { callback_url: body.callback_url, callback_headers: body.callback_headers });
+			checkRegistration(
+				config,
+				{ callback_url: body.callback_url, callback_headers: body.callback_headers },
+				c.get("client"),
+			);
 
 		const outcome = await uploadAsset(crunSettings(config) as CrunSettings, {
 			name: body.name,

@@ -76,7 +76,9 @@ docs.openAPIRegistry.registerPath({
 
 const VERIFY = `
 Every callback is a Standard Webhooks message: verify it with the secret you share with the
-service (\`whsec_…\`) before you trust it, and dedupe on \`webhook-id\` (delivery is at-least-once).
+service (\`whsec_…\`: your client's own when the operator gave it one in \`CLIENT_WEBHOOK_SECRETS\`,
+else the service's \`WEBHOOK_SECRET\`) before you trust it, and dedupe on \`webhook-id\` (delivery
+is at-least-once).
 
 \`\`\`ts
 import { Webhook } from "standardwebhooks";

@@ -6,9 +6,10 @@
 import type { Context } from "hono";
 import type { RegisterBody } from "../api/requests";
 import type { Config } from "../core/config";
-import { ValidationError } from "../core/errors";
+import { NotConfiguredError, ValidationError } from "../core/errors";
 import { EVENT_TYPES } from "../core/states";
 import { checkCallbackUrl } from "../delivery/callback-url";
+import { signingFor } from "../delivery/signing";
 import type { AppEnv } from "../http/app-env";
 import { type QuotaContext, takeWatchSlot } from "../http/watch-quota";
 import { assetWatcher } from "../watcher/asset-watcher";
@@ -16,12 +17,18 @@ import { unwrap } from "../watcher/result";
 
 /**
  * The checks a registration needs beyond its schema: the callback URL policy and header names
- * unique regardless of case. Returns the normalised URL and headers, or throws a 400.
+ * unique regardless of case. Returns the normalised URL and headers, or throws a 400. A client
+ * (null for a bare token) whose CLIENT_WEBHOOK_SECRETS entry cannot be used gets 503: its secrets
+ * sign its callbacks, and a watch whose callbacks cannot be signed is not taken.
  */
 export function checkRegistration(
 	config: Config,
 	body: Pick<RegisterBody, "callback_url" | "callback_headers">,
+	client: string | null,
 ): { callbackUrl: string; callbackHeaders: Record<string, string> } {
+	const signing = signingFor(config, client);
+	if ("unsigned" in signing && signing.variable === "CLIENT_WEBHOOK_SECRETS")
+		throw new NotConfiguredError([signing.variable]);
 	const verdict = checkCallbackUrl(body.callback_url, { allowPrivate: config.ALLOW_PRIVATE_CALLBACKS });
 	if (!verdict.ok)
 		throw new ValidationError(verdict.reason, {
@@ -51,7 +58,8 @@ export function quotaContext(c: Context<AppEnv>): QuotaContext {
 }
 
 export async function registerWatch(c: Context<AppEnv>, config: Config, body: RegisterBody) {
-	const { callbackUrl, callbackHeaders } = checkRegistration(config, body);
+	const client = c.get("client");
+	const { callbackUrl, callbackHeaders } = checkRegistration(config, body, client);
 	const owner = c.get("owner");
 	const limit = config.MAX_WATCHES_PER_TOKEN;
 	const slot = await takeWatchSlot(quotaContext(c), owner, limit);
@@ -66,6 +74,7 @@ export async function registerWatch(c: Context<AppEnv>, config: Config, body: Re
 					events: body.events ?? [...EVENT_TYPES],
 					metadata: body.metadata ?? {},
 					callbackHeaders,
+					client,
 				},
 				slot.full ? { live: slot.live } : null,
 			),

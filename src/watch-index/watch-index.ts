@@ -64,6 +64,10 @@ export interface SweepCandidates {
 export interface ListFilter {
 	asset_id?: string;
 	state?: WatchState;
+	/** only watches whose updated_at is at or after this (ms) */
+	updated_from?: number;
+	/** only watches whose updated_at is before this (ms) */
+	updated_to?: number;
 }
 
 export interface WatchSummaryRow {
@@ -202,6 +206,15 @@ export class WatchIndex extends DurableObject<Env> {
 		if (filter.state !== undefined) {
 			where.push("state = ?");
 			args.push(filter.state);
+		}
+		// The bulk redelivery's window: read from the owner's key range like the other filters.
+		if (filter.updated_from !== undefined) {
+			where.push("updated_at >= ?");
+			args.push(filter.updated_from);
+		}
+		if (filter.updated_to !== undefined) {
+			where.push("updated_at < ?");
+			args.push(filter.updated_to);
 		}
 		if (after) {
 			where.push("(created_at, id) > (?, ?)");

@@ -18,12 +18,13 @@ import { type CrunSettings, checkAsset, crunSettings } from "../crun/client";
 import { maxAttempts } from "../delivery/retry-policy";
 import type { IndexKey } from "../watch-index/watch-index";
 import { planCheck } from "./check-plan";
-import { deliverDue, deliverySettings } from "./delivery-flow";
+import { Deliveries, type OriginRef, type ProbeAnswer } from "./delivery-flow";
 import { publishToIndex, removeFromIndex } from "./index-sync";
 import { type LookupAnswer, lookupWatched, UnwatchedLookups, type WatchedAsset } from "./lookup";
 import { hasSchema } from "./migrations";
+import { type RedeliveryMatch, redeliveryRefusal } from "./redelivery";
 import { fail, ok, type Result } from "./result";
-import { type AssetRow, hasDelivery, type WatchRow } from "./rows";
+import type { AssetRow, WatchRow } from "./rows";
 import { StatusWaiters } from "./status-waiters";
 import { AssetStore, type RegisterInput } from "./store";
 import { type WatchView, watchView } from "./views";
@@ -47,8 +48,7 @@ export class AssetWatcher extends DurableObject<Env> {
 	private readonly unwatched = new UnwatchedLookups();
 	private readonly waiters = new StatusWaiters();
 	private checkInFlight: Promise<CheckOutcome> | null = null;
-	/** Watch ids whose callback this instance is sending right now. */
-	private readonly sending = new Set<string>();
+	private readonly deliveries = new Deliveries(this.store, () => this.env, this.arm.bind(this));
 	/** Something the index shows changed since the last push (memory only: see index-sync.ts). */
 	private changed = false;
 	/** What a watched lookup (lookup.ts) may do with this object. */
@@ -59,7 +59,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		forceCheck: async () => {
 			const now = clock.now();
 			await this.check();
-			await this.deliver();
+			await this.deliveries.due();
 			await this.arm(now);
 		},
 	};
@@ -148,14 +148,11 @@ export class AssetWatcher extends DurableObject<Env> {
 		return ok(this.current(id));
 	}
 
-	async redeliver(id: string, owner: string): Promise<Result<WatchView>> {
+	/** Sends the watch's event again; with `only`, just when it still matches (a bulk redelivery). */
+	async redeliver(id: string, owner: string, only?: RedeliveryMatch): Promise<Result<WatchView>> {
 		const w = this.store.ownWatch(id, owner);
-		if (!w) return fail(404, "watch_not_found", "no such watch");
-		// A cancelled or skipped watch has nothing to send and never will: each says so by name.
-		if (w.state === "cancelled") return fail(409, "watch_cancelled", "the watch is cancelled");
-		if (w.state === "skipped")
-			return fail(409, "watch_skipped", "the watch was skipped: it did not ask for its asset's event");
-		if (!hasDelivery(w)) return fail(409, "no_event_yet", "the watch has no event to deliver yet");
+		const refused = redeliveryRefusal(w, only);
+		if (refused || !w) return refused ?? fail(404, "watch_not_found", "no such watch");
 		const now = clock.now();
 		this.store.restartDelivery(w, now);
 		await this.arm(now);
@@ -192,7 +189,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		const steps: [string, () => Promise<void> | void][] = [
 			["expire", () => this.expireOverdueWatches(clock.now())],
 			["check", () => this.checkIfDue()],
-			["deliver", () => this.deliver()],
+			["deliver", () => this.deliveries.due()],
 		];
 		let failed = false;
 		for (const [name, step] of steps) {
@@ -310,10 +307,14 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (!this.store.isPolling(this.store.asset() as AssetRow)) this.waiters.wake();
 	}
 
-	// ---- deliveries -----------------------------------------------------------------------
+	// ---- RPC: a paused receiver origin's probe of one delivery, its resume of all (docs/delivery.md)
 
-	private deliver(): Promise<void> {
-		return deliverDue(this.store, deliverySettings(this.config), this.sending);
+	async probeOrigin(ref: OriginRef, watchId: string): Promise<ProbeAnswer> {
+		return this.deliveries.probe(ref, watchId);
+	}
+
+	async resumeOrigin(ref: OriginRef): Promise<number> {
+		return this.deliveries.resume(ref);
 	}
 
 	// ---- RPC: the sweep's calls -----------------------------------------------------------

@@ -10,8 +10,11 @@
 
 import { migrate as applyMigrations, type Migration } from "../core/sql";
 
-/** The watches table of 0003 onwards: a watch, its delivery and its latest attempts in one row. */
-function WATCHES_TABLE(name: string): string {
+/**
+ * The watches table of 0003 onwards: a watch, its delivery and its latest attempts in one row;
+ * `extra` are the columns later migrations added (at the end, where ALTER TABLE puts them).
+ */
+function WATCHES_TABLE(name: string, extra: readonly string[] = []): string {
 	return `CREATE TABLE ${name} (
 	id TEXT PRIMARY KEY,
 	owner TEXT NOT NULL,
@@ -35,9 +38,15 @@ function WATCHES_TABLE(name: string): string {
 	last_error TEXT,
 	last_attempt_at INTEGER,
 	delivered_at INTEGER,
-	recent_attempts TEXT
+	recent_attempts TEXT${extra.map((c) => `,\n\t${c}`).join("")}
 ) WITHOUT ROWID;`;
 }
+
+/**
+ * 0004 adds to each watch: the client whose secrets sign it (CLIENT_WEBHOOK_SECRETS; null for a
+ * bare token), and since when its delivery waits for its receiver origin to come back.
+ */
+const RECOVERY_COLUMNS = ["client TEXT", "held_since INTEGER"];
 
 export const MIGRATIONS: readonly Migration[] = [
 	{
@@ -165,6 +174,10 @@ ALTER TABLE watches_v3 RENAME TO watches;
 ALTER TABLE asset ADD COLUMN index_pending INTEGER NOT NULL DEFAULT 1;
 `,
 	},
+	{
+		name: "0004_recovery",
+		sql: RECOVERY_COLUMNS.map((c) => `ALTER TABLE watches ADD COLUMN ${c};`).join("\n"),
+	},
 ];
 
 /** The schema all of MIGRATIONS add up to, in one step, for an object that has none yet. */
@@ -194,7 +207,7 @@ CREATE TABLE asset (
 	updated_at INTEGER NOT NULL,
 	index_pending INTEGER NOT NULL DEFAULT 1
 );
-${WATCHES_TABLE("watches")}
+${WATCHES_TABLE("watches", RECOVERY_COLUMNS)}
 `;
 
 /** Brings this asset object's schema up to date. */

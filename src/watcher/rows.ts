@@ -46,6 +46,8 @@ export type WatchRow = {
 	updated_at: number;
 	expires_at: number;
 	finished_at: number | null;
+	/** the client of a `client:token` entry that registered it (its secrets sign); null for a bare token */
+	client: string | null;
 } & DeliveryColumns;
 
 /** The watch's delivery, in its own row: set when its event is opened, null before. */
@@ -66,6 +68,8 @@ export type DeliveryColumns = {
 	delivered_at: number | null;
 	/** JSON array of AttemptRow, newest first, at most RECENT_ATTEMPTS */
 	recent_attempts: string | null;
+	/** since when the delivery waits for its paused receiver origin (no attempts spent); null when it does not */
+	held_since: number | null;
 };
 
 /** A watch with an event opened: its delivery columns are set. */

@@ -40,6 +40,8 @@ export interface RegisterInput {
 	events: EventType[];
 	metadata: Record<string, unknown>;
 	callbackHeaders: Record<string, string>;
+	/** the registering token's client (CLIENT_WEBHOOK_SECRETS sign its callbacks), or null */
+	client: string | null;
 }
 
 export type NewWatch = RegisterInput & { id: string; expiresAt: number };
@@ -52,6 +54,8 @@ export type AttemptOutcome =
 			deliveredAt: number | null;
 			state: Extract<WatchState, "delivered" | "cancelled" | "failed">;
 	  }
+	/** its receiver origin is paused: it waits (from `heldSince`) and looks again at `at` on its own */
+	| { kind: "hold"; at: number; heldSince: number }
 	/** the watch moved on meanwhile (cancelled, or redelivered): the attempt is recorded, nothing else */
 	| { kind: "record" };
 
@@ -188,6 +192,17 @@ export class AssetStore {
 			.toArray();
 	}
 
+	/** The owner's deliveries held for a paused receiver origin (few: scanned in memory). */
+	heldDeliveries(owner: string): DeliveryRow[] {
+		if (!this.ready) return [];
+		return this.sql
+			.exec<DeliveryRow>(
+				"SELECT * FROM watches WHERE state = 'notifying' AND held_since IS NOT NULL AND owner = ?",
+				owner,
+			)
+			.toArray();
+	}
+
 	// ---- writes ---------------------------------------------------------------------------
 
 	/** A new watch; the first one also creates the asset row, due for its first check now (`true`). */
@@ -201,8 +216,8 @@ export class AssetStore {
 			now,
 		);
 		this.sql.exec(
-			`INSERT INTO watches (id, owner, callback_url, events, metadata, callback_headers, state, created_at, updated_at, expires_at)
-			 VALUES (?, ?, ?, ?, ?, ?, 'watching', ?, ?, ?)`,
+			`INSERT INTO watches (id, owner, callback_url, events, metadata, callback_headers, state, created_at, updated_at, expires_at, client)
+			 VALUES (?, ?, ?, ?, ?, ?, 'watching', ?, ?, ?, ?)`,
 			w.id,
 			w.owner,
 			w.callbackUrl,
@@ -212,6 +227,7 @@ export class AssetStore {
 			now,
 			now,
 			w.expiresAt,
+			w.client,
 		);
 		this.onWatchChange({ id: w.id, owner: w.owner, liveBefore: false, liveAfter: true });
 		return created.rowsWritten > 0;
@@ -309,7 +325,28 @@ export class AssetStore {
 			generation: w.generation + 1,
 			next_attempt_at: now,
 			delivered_at: null,
+			held_since: null,
 		});
+	}
+
+	/** Holds a delivery for its paused receiver origin, since `since`, until `at` (no attempt counted). */
+	holdForOrigin(watchId: string, since: number, at: number): void {
+		this.sql.exec("UPDATE watches SET held_since = ?, next_attempt_at = ? WHERE id = ?", since, at, watchId);
+	}
+
+	/** Held deliveries whose origin is back: due now, no longer held. One UPDATE per watch. */
+	releaseHeld(watchIds: readonly string[], now: number): void {
+		for (const id of watchIds)
+			this.sql.exec(
+				"UPDATE watches SET held_since = NULL, next_attempt_at = ? WHERE id = ? AND held_since IS NOT NULL",
+				now,
+				id,
+			);
+	}
+
+	/** A delivery held for its origin longer than the schedule's span: failed, as retries running out would. */
+	giveUpHeld(w: WatchRow, now: number, error: string): void {
+		this.moveWatch(w, "failed", now, { next_attempt_at: null, held_since: null, last_error: error });
 	}
 
 	/** Holds a delivery until `at` without counting an attempt (nothing can be signed yet). */
@@ -322,11 +359,14 @@ export class AssetStore {
 		);
 	}
 
-	/** Records one attempt and what follows from it, in the watch's row: one UPDATE. */
-	recordAttempt(w: WatchRow, attempt: AttemptRow, outcome: AttemptOutcome): void {
+	/**
+	 * Records one attempt and what follows from it, in the watch's row: one UPDATE. A probe of a
+	 * paused origin (`inRound` false) is an attempt made, but not one of the schedule's.
+	 */
+	recordAttempt(w: WatchRow, attempt: AttemptRow, outcome: AttemptOutcome, inRound = true): void {
 		const counted: Partial<WatchRow> = {
 			attempts: w.attempts + 1,
-			round_attempts: w.round_attempts + 1,
+			round_attempts: w.round_attempts + (inRound ? 1 : 0),
 			last_status: attempt.status,
 			last_error: attempt.error,
 			last_attempt_at: attempt.at,
@@ -336,11 +376,19 @@ export class AssetStore {
 			this.moveWatch(w, outcome.state, attempt.at, {
 				...counted,
 				next_attempt_at: null,
+				held_since: null,
 				...(outcome.deliveredAt !== null ? { delivered_at: outcome.deliveredAt } : {}),
 			});
 			return;
 		}
-		if (outcome.kind === "retry") counted.next_attempt_at = outcome.at;
+		if (outcome.kind === "retry") {
+			counted.next_attempt_at = outcome.at;
+			counted.held_since = null;
+		}
+		if (outcome.kind === "hold") {
+			counted.next_attempt_at = outcome.at;
+			counted.held_since = outcome.heldSince;
+		}
 		const names = Object.keys(counted) as (keyof WatchRow)[];
 		this.sql.exec(
 			`UPDATE watches SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,

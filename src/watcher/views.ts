@@ -43,6 +43,7 @@ function deliveryView(d: DeliveryRow, maxAttempts: number): DeliveryView {
 		last_error: d.last_error,
 		last_attempt_at: iso(d.last_attempt_at),
 		delivered_at: iso(d.delivered_at),
+		waiting_for_receiver_since: d.state === "notifying" ? iso(d.held_since) : null,
 		recent_attempts: recentAttempts(d).map((a) => ({
 			attempt: a.attempt,
 			at: isoAt(a.at),

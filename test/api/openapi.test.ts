@@ -70,6 +70,8 @@ describe("the OpenAPI document", () => {
 			"get /openapi.json",
 			"get /v1/assets/{asset_id}",
 			"get /dashboard",
+			"post /v1/watches/redeliver",
+			"get /v1/receivers",
 		])
 			expect(served).toContain(r);
 	});

@@ -3,7 +3,8 @@
 // that token's watches only, redelivers a delivered watch and sees its attempts grow, cancels a
 // live one, opens a watch whose metadata is markup (nothing runs), and signs out. Every request the
 // page makes goes to the service's own origin; forms posted from another origin or site change
-// nothing. Screenshots of the overview, a watch and the phone layout are taken on the way.
+// nothing. The overview's receivers panel and the "redeliver all failed since …" form are used
+// too. Screenshots of the overview, a watch, recovery and the phone layout are taken on the way.
 import type { ConsoleMessage, Dialog, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CrunSim, startCrunSim } from "../../sim/crun.mjs";
@@ -269,6 +270,32 @@ describe("the operator's page in a browser", () => {
 		await page.goto(`${rt.url}/dashboard`);
 		expect(await fitsWidth()).toBe(true);
 		await page.setViewportSize({ width: 1280, height: 800 });
+	});
+
+	it("shows this token's receiver origins, and redelivers all failed since … from the watches page", async () => {
+		await page.goto(`${rt.url}/dashboard`);
+		const panel = page.locator("section", { hasText: "Receivers" });
+		const row = panel.locator("tr", { hasText: new URL(rx.url).origin });
+		expect(await textOf(row.locator(".badge"))).toMatch(/^(healthy|failing)$/);
+		expect(await textOf(panel)).not.toContain("/hooks/theirs");
+
+		// The receiver is fixed; the operator sends the failed watch again from the list.
+		rx.setBehaviour("/hooks/down", 200);
+		await page.goto(`${rt.url}/dashboard/watches?state=failed`);
+		expect(await page.locator("td.mono a").allTextContents()).toEqual([ids.failed]);
+		await page.getByLabel("Failed since").fill(new Date(Date.now() - 3_600_000).toISOString().slice(0, 16));
+		await page.getByRole("button", { name: "Redeliver all failed" }).click();
+		expect(await textOf(page.getByRole("status"))).toContain("1 of 1 matching failed watches redelivered");
+		await page.screenshot({ path: `${shots}/dashboard-recovery.png`, fullPage: true });
+		const done = await until(
+			"redelivered",
+			() => apiWatch(ids.failed),
+			(w) => w.state === "delivered",
+		);
+		expect(done.delivery?.attempts).toBe(5);
+		const sent = rx.deliveries().filter((d) => d.path === "/hooks/down");
+		expect(new Set(sent.map((d) => d.webhookId)).size).toBe(1);
+		expect(sent.at(-1)?.status).toBe(200);
 	});
 
 	it("made every request to the service's own origin", () => {

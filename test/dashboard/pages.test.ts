@@ -2,13 +2,14 @@
 // cookie over https and over local http, what a signed-out, forged or stale cookie gets, the
 // strict headers, one token's watches only, redeliver and cancel through the same RPCs as the API,
 // cross-site and token-less POSTs that change nothing, and user data rendered only as text.
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { hashToken } from "../../src/core/ids";
 import { call, json, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
 
-import { runDue, step, stepUntil } from "../support/steps";
+import { runDue, step, stepUntil, stubOf } from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -410,6 +411,68 @@ describe("actions", () => {
 			expect((await b.post(`/dashboard/watches/${theirs.id}/${verb}`)).status).toBe(404);
 		}
 		expect((await apiWatch(theirs.id, TOKEN_B)).state).toBe("watching");
+	});
+});
+
+describe("recovery", () => {
+	/** A watch of `token` whose delivery failed (its asset object retries once, a second later). */
+	async function failed(token: string, assetId: string): Promise<Watch> {
+		world.fakes.script(assetId, { status: "Active" });
+		world.fakes.receiver(`https://receiver.example/${assetId}`, 500, 500, 204);
+		await runInDurableObject(stubOf(assetId), (instance) => {
+			const o = instance as unknown as { env: Env };
+			o.env = { ...o.env, DELIVERY_SCHEDULE_S: "1" } as unknown as Env;
+		});
+		const w = await register(token, assetId);
+		await stepUntil(world.vclock, assetId, async () => (await apiWatch(w.id, token)).state === "failed");
+		return w;
+	}
+
+	it("the overview's receivers panel shows what GET /v1/receivers answers, for this token only", async () => {
+		const origin = `https://${unique("panel")}.example`;
+		const asset = unique("panel");
+		world.fakes.script(asset, { status: "Active" });
+		await call("POST", "/v1/watches", {
+			token: TOKEN_B,
+			body: { asset_id: asset, callback_url: `${origin}/h` },
+		});
+		await step(world.vclock, asset);
+		const api = await json<{ receivers: { origin: string; state: string }[] }>(
+			await call("GET", "/v1/receivers", { token: TOKEN_B }),
+		);
+		expect(api.receivers.map((r) => r.origin)).toContain(origin);
+		const theirs = text(await (await signedIn(TOKEN_B)).page("/dashboard"));
+		expect(theirs).toContain("Receivers");
+		for (const r of api.receivers) expect(theirs).toContain(`${r.origin}`);
+		expect(theirs).toMatch(new RegExp(`${origin.replace(/\./g, "\\.")} healthy`));
+		expect(text(await (await signedIn(TOKEN_A)).page("/dashboard"))).not.toContain(origin);
+	});
+
+	it("redeliver all failed since …: the bulk route's function, this token's watches only, and a report", async () => {
+		const old = await failed(TOKEN_A, unique("bulk-old"));
+		world.vclock.advance(3_600_000);
+		const cut = new Date(world.vclock.t - 60_000).toISOString().slice(0, 19);
+		const recent = await failed(TOKEN_A, unique("bulk-new"));
+		const theirs = await failed(TOKEN_B, unique("bulk-theirs"));
+		const b = await signedIn();
+		const list = await b.page("/dashboard/watches?state=failed");
+		expect(list).toContain("Redeliver all failed");
+		const res = await b.post("/dashboard/watches/redeliver", { form: { since: cut } });
+		expect(res.status).toBe(303);
+		const location = res.headers.get("location") as string;
+		expect(location).toMatch(/^\/dashboard\/watches\?state=failed&done=bulk&matched=1&redelivered=1/);
+		const report = text(await b.page(location));
+		expect(report).toContain("1 of 1 matching failed watches redelivered");
+		expect((await apiWatch(recent.id)).state).toBe("notifying");
+		expect((await apiWatch(old.id)).state).toBe("failed");
+		expect((await apiWatch(theirs.id, TOKEN_B)).state).toBe("failed");
+		// The same again changes nothing: it is notifying already.
+		const again = await b.post("/dashboard/watches/redeliver", { form: { since: cut } });
+		expect(again.headers.get("location")).toContain("matched=0&redelivered=0");
+		const bad = await b.post("/dashboard/watches/redeliver", { form: { since: "last tuesday" } });
+		expect(bad.status).toBe(400);
+		expect(bad.headers.get("content-type")).toMatch(/^text\/html/);
+		expect((await apiWatch(old.id)).state).toBe("failed");
 	});
 });
 

@@ -165,6 +165,57 @@ describe("watches", () => {
 	});
 });
 
+describe("recovery", () => {
+	it("redeliverMany sends this token's failed watches again, same webhook-id, and a second call changes nothing", async () => {
+		const asset = unique("cli-bulk");
+		const path = `/bulk/${asset}`;
+		crun.script(asset, { processingMs: 0 });
+		// Four failed attempts (FAST_VARS: 1 s, 1 s, 2 s apart), then the receiver is fine.
+		rx.setBehaviour(path, { sequence: [500, 500, 500, 500], after: 200 });
+		const { watch } = await client.register({ asset_id: asset, callback_url: `${rx.url}${path}` });
+		await until(async () => ((await client.get(watch.id)).state === "failed" ? true : undefined), 20_000);
+		// Another token matches nothing of this one's.
+		const other = new WatcherClient({ baseUrl: rt.url, token: "tok-client-b" });
+		expect(await other.redeliverMany({ asset_id: asset })).toEqual({
+			matched: 0,
+			redelivered: 0,
+			next_cursor: null,
+		});
+
+		const first = await until(async () => {
+			const r = await client.redeliverMany({ state: "failed", asset_id: asset });
+			return r.matched > 0 ? r : undefined;
+		});
+		expect(first).toEqual({ matched: 1, redelivered: 1, next_cursor: null });
+		expect((await client.redeliverMany({ asset_id: asset })).redelivered).toBe(0);
+		const fifth = await rx.waitFor((d) => d.path === path && d.attempt === 5, 10_000);
+		expect(fifth.status).toBe(200);
+		const firstAttempt = rx.deliveries().find((d) => d.path === path && d.attempt === 1);
+		expect(fifth.webhookId).toBe(firstAttempt?.webhookId);
+		expect((await untilState(watch.id, "delivered")).delivery?.attempts).toBe(5);
+		const bad = await rejection(client.redeliverMany({ since: "not a time" }));
+		expect(bad).toMatchObject({ status: 400, code: "invalid_request" });
+	});
+
+	it("receivers lists this token's callback origins with their circuit", async () => {
+		const origin = new URL(rx.url).origin;
+		const page = await until(async () => {
+			const p = await client.receivers({ limit: 100 });
+			return p.receivers.some((r) => r.origin === origin) ? p : undefined;
+		});
+		const mine = page.receivers.find((r) => r.origin === origin);
+		expect(mine).toMatchObject({
+			origin,
+			state: expect.stringMatching(/^(healthy|failing)$/),
+			pending_deliveries: 0,
+		});
+		expect(typeof mine?.consecutive_failures).toBe("number");
+		expect(page.next_cursor).toBeNull();
+		const bad = await rejection(client.receivers({ limit: 0 }));
+		expect(bad).toMatchObject({ status: 400, code: "invalid_request" });
+	});
+});
+
 describe("lookups", () => {
 	it("lookup answers the status; refresh is rate-limited with a typed 429", async () => {
 		const asset = unique("cli-look");

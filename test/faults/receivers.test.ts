@@ -1,9 +1,24 @@
 // Every receiver behaviour of SPEC §4: 2xx delivers, 410 cancels, everything else is retried on
 // the schedule (Retry-After honoured, redirects never followed), a receiver down for hours is
 // still reached, and one slow receiver does not hold up the other watches of the same asset.
-import { describe, expect, it } from "vitest";
-import { call, json, type ReceiverAnswer, unique, useFakeWorld } from "../support/fakes";
-import { step, stepUntil } from "../support/steps";
+// Receiver origins (docs/delivery.md): an origin that trips is paused and its deliveries wait
+// without spending attempts; a failed probe, a probe that drains them all, a crash mid-probe, a
+// restart, an origin object that lost its waiters, a wait longer than the schedule, two tokens.
+import {
+	abortAllDurableObjects,
+	evictDurableObject,
+	runDurableObjectAlarm,
+	runInDurableObject,
+} from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { hashToken } from "../../src/core/ids";
+import { scheduleSpanMs } from "../../src/delivery/retry-policy";
+import { forgetOrigins } from "../../src/receivers/known-origins";
+import type { OriginRef } from "../../src/receivers/origin";
+import type { ReceiverOriginRpc } from "../../src/receivers/receiver-origin";
+import { HOLD_EXPIRED_ERROR } from "../../src/watcher/delivery-flow";
+import { call, json, type ReceiverAnswer, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
+import { alarmAt, originAlarmAt, originStubOf, step, stepOrigin, stepUntil, stubOf } from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -16,6 +31,7 @@ type Watch = {
 		last_error: string | null;
 		next_attempt_at: string | null;
 		webhook_id: string;
+		waiting_for_receiver_since: string | null;
 	} | null;
 };
 
@@ -147,5 +163,270 @@ describe("one asset, several receivers", () => {
 				.map(async (d) => (await getWatch(d.json.data.watch_id as string)).state),
 		);
 		expect(states).toEqual(["delivered", "delivered", "delivered"]);
+	});
+});
+
+// ---- receiver origins ---------------------------------------------------------------------
+
+type Receiver = {
+	origin: string;
+	state: string;
+	consecutive_failures: number;
+	last_error: string | null;
+	last_success_at: string | null;
+	next_probe_at: string | null;
+	pending_deliveries: number;
+};
+
+/** RECEIVER_TRIP_FAILURES and RECEIVER_PROBE_S as the tests run (wrangler.toml's defaults). */
+const TRIP = 10;
+const PROBE_MS = 60_000;
+let ownerA = "";
+beforeAll(async () => {
+	ownerA = await hashToken(TOKEN_A);
+});
+
+/** `n` watches, one asset each, all Active at once, their callbacks on one origin that is down. */
+async function outage(n: number, token = TOKEN_A) {
+	const tag = unique("origin");
+	const origin = `https://${tag}.example`;
+	world.fakes.downOrigins.add(origin);
+	const watches: { asset: string; id: string; url: string }[] = [];
+	for (let i = 0; i < n; i++) {
+		const asset = `${tag}-${i}`;
+		const url = `${origin}/hooks/${i}`;
+		world.fakes.script(asset, { status: "Active" });
+		const w = await json<Watch>(
+			await call("POST", "/v1/watches", { token, body: { asset_id: asset, callback_url: url } }),
+		);
+		watches.push({ asset, id: w.id, url });
+	}
+	const ref: OriginRef = { owner: token === TOKEN_A ? ownerA : await hashToken(token), origin };
+	return { origin, ref, watches };
+}
+
+type Outage = Awaited<ReturnType<typeof outage>>;
+const stepAll = async (ws: Outage["watches"]) => {
+	for (const w of ws) await step(world.vclock, w.asset);
+};
+/** Runs the alarms already due, without moving the clock. */
+const stepDue = async (ws: Outage["watches"]) => {
+	for (const w of ws) {
+		const at = await alarmAt(w.asset);
+		if (at !== null && at <= world.vclock.t) await runDurableObjectAlarm(stubOf(w.asset));
+	}
+};
+const refusedTo = (origin: string) => world.fakes.refused.filter((r) => r.url.startsWith(origin)).length;
+async function receiverOf(origin: string, token = TOKEN_A): Promise<Receiver | undefined> {
+	const res = await call("GET", "/v1/receivers?limit=100", { token });
+	expect(res.status).toBe(200);
+	return (await json<{ receivers: Receiver[] }>(res)).receivers.find((r) => r.origin === origin);
+}
+
+/** An outage that has paused its origin, with every delivery waiting (the first ones after their 5 s retry). */
+async function pausedOutage(n: number): Promise<Outage> {
+	const o = await outage(n);
+	await stepDue(o.watches);
+	world.vclock.advance(5_000);
+	await stepDue(o.watches);
+	expect(await receiverOf(o.origin)).toMatchObject({ state: "paused", pending_deliveries: n });
+	return o;
+}
+
+describe("a receiver origin that fails", () => {
+	it(`trips after ${TRIP} consecutive failed attempts: paused, its deliveries wait without spending attempts`, async () => {
+		const { origin, watches } = await outage(TRIP + 2);
+		await stepAll(watches);
+		// The 11th and 12th were not sent: their asset knew the origin paused and asked first.
+		expect(refusedTo(origin)).toBe(TRIP);
+		expect(await receiverOf(origin)).toMatchObject({
+			state: "paused",
+			consecutive_failures: TRIP,
+			last_error: "network error: connect ECONNREFUSED",
+		});
+		const held = await getWatch((watches[TRIP + 1] as { id: string }).id);
+		expect(held).toMatchObject({ state: "notifying", delivery: { attempts: 0 } });
+		expect(held.delivery?.waiting_for_receiver_since).not.toBeNull();
+		// The first nine were due again 5 s later: they find it paused and wait too.
+		world.vclock.advance(5_000);
+		await stepAll(watches);
+		expect(refusedTo(origin)).toBe(TRIP);
+		expect((await receiverOf(origin))?.pending_deliveries).toBe(TRIP + 2);
+		// Five hours on their own alarms (no probe run): not one attempt more, nothing given up.
+		for (let h = 0; h < 5; h++) {
+			world.vclock.advance(3_600_000);
+			await stepAll(watches);
+		}
+		expect(refusedTo(origin)).toBe(TRIP);
+		for (const w of watches) expect((await getWatch(w.id)).state).toBe("notifying");
+	});
+
+	it("counts consecutive failures only: a success in between starts the count again", async () => {
+		const { origin, watches } = await outage(TRIP - 1);
+		await stepAll(watches);
+		const ok = unique("ok");
+		world.fakes.script(ok, { status: "Active" });
+		world.fakes.downOrigins.delete(origin);
+		await call("POST", "/v1/watches", { body: { asset_id: ok, callback_url: `${origin}/ok` } });
+		await step(world.vclock, ok);
+		expect(await receiverOf(origin)).toMatchObject({ state: "healthy", consecutive_failures: 0 });
+		expect((await receiverOf(origin))?.last_success_at).not.toBeNull();
+		world.fakes.downOrigins.add(origin);
+		world.vclock.advance(5_000);
+		await stepAll(watches);
+		expect(await receiverOf(origin)).toMatchObject({ state: "failing", consecutive_failures: TRIP - 1 });
+	});
+
+	it("a probe that fails: one attempt, counted, and the next probe one interval later", async () => {
+		const { origin, ref, watches } = await pausedOutage(TRIP);
+		const before = refusedTo(origin);
+		const probeAt = (await originAlarmAt(ref)) as number;
+		await stepOrigin(world.vclock, ref);
+		expect(world.vclock.t).toBe(probeAt);
+		expect(refusedTo(origin)).toBe(before + 1);
+		const r = await receiverOf(origin);
+		expect(r).toMatchObject({ state: "paused", consecutive_failures: TRIP + 1, pending_deliveries: TRIP });
+		expect(Date.parse(r?.next_probe_at as string)).toBe(probeAt + PROBE_MS);
+		expect(await originAlarmAt(ref)).toBe(probeAt + PROBE_MS);
+		const attempts = await Promise.all(watches.map(async (w) => (await getWatch(w.id)).delivery?.attempts));
+		expect(attempts.sort()).toEqual([...Array(TRIP - 1).fill(1), 2]);
+	});
+
+	it("a probe that succeeds makes every waiting delivery due at once, and each is delivered once", async () => {
+		const { origin, ref, watches } = await pausedOutage(TRIP + 5);
+		world.fakes.downOrigins.delete(origin);
+		await stepOrigin(world.vclock, ref);
+		// The probe went out and was delivered; every other asset was resumed, due now.
+		const now = world.vclock.t;
+		for (const w of watches) expect((await alarmAt(w.asset)) ?? now).toBeLessThanOrEqual(now);
+		await stepAll(watches);
+		for (const w of watches) {
+			expect(world.fakes.deliveriesTo(w.url)).toHaveLength(1);
+			expect((await getWatch(w.id)).state).toBe("delivered");
+		}
+		expect(world.vclock.t).toBe(now);
+		expect(await receiverOf(origin)).toMatchObject({
+			state: "healthy",
+			consecutive_failures: 0,
+			pending_deliveries: 0,
+		});
+		expect(await originAlarmAt(ref)).toBeNull();
+	});
+});
+
+describe("reports that arrive together", () => {
+	it("all count, even on the origin's very first calls (its row and directory entry being created)", async () => {
+		const ref = { owner: ownerA, origin: `https://${unique("together")}.example` };
+		const stub = (await originStubOf(ref)) as unknown as ReceiverOriginRpc;
+		const answers = await Promise.all(
+			Array.from({ length: TRIP + 2 }, (_, i) =>
+				stub.report(
+					ref,
+					{ ok: false, error: "connect ECONNREFUSED" },
+					{ asset_id: `a${i}`, watch_id: `w${i}` },
+				),
+			),
+		);
+		expect(answers.filter((a) => a.state === "paused").length).toBeGreaterThanOrEqual(3);
+		expect(await stub.record()).toMatchObject({ state: "paused", failures: TRIP + 2 });
+	});
+});
+
+describe("a paused origin survives", () => {
+	it("a crash mid-probe: the next probe goes out an interval later and drains them all", async () => {
+		const { origin, ref, watches } = await pausedOutage(TRIP);
+		world.fakes.downOrigins.delete(origin);
+		for (const w of watches) world.fakes.receiver(w.url, { hang: true });
+		world.vclock.t = (await originAlarmAt(ref)) as number;
+		const run = runDurableObjectAlarm(await originStubOf(ref)).catch(() => "aborted");
+		while (world.fakes.deliveries.filter((d) => d.url.startsWith(origin)).length === 0)
+			await new Promise((r) => setTimeout(r, 5));
+		await abortAllDurableObjects();
+		await run;
+		for (const w of watches) world.fakes.receiver(w.url, 204);
+		// The probe's own lease: the next one is due one interval after the one that died.
+		expect(await originAlarmAt(ref)).toBe(world.vclock.t + PROBE_MS);
+		await stepOrigin(world.vclock, ref);
+		await stepAll(watches);
+		for (const w of watches) {
+			expect((await getWatch(w.id)).state).toBe("delivered");
+			const ds = world.fakes.deliveriesTo(w.url);
+			// The probe that died mid-way may be sent again: a duplicate, with the same webhook-id.
+			expect(ds.length).toBeGreaterThanOrEqual(1);
+			expect(ds.length).toBeLessThanOrEqual(2);
+			expect(new Set(ds.map((d) => d.headers["webhook-id"])).size).toBe(1);
+		}
+	});
+
+	it("a restart (every object and this isolate's memory gone): the waiting deliveries come through", async () => {
+		const { origin, ref, watches } = await pausedOutage(TRIP);
+		await abortAllDurableObjects();
+		forgetOrigins();
+		world.fakes.downOrigins.delete(origin);
+		await stepOrigin(world.vclock, ref);
+		await stepAll(watches);
+		for (const w of watches) {
+			expect((await getWatch(w.id)).state).toBe("delivered");
+			expect(world.fakes.deliveriesTo(w.url)).toHaveLength(1);
+		}
+	});
+
+	it("an origin object that lost its waiters: each delivery comes back on its own alarm", async () => {
+		const { origin, ref, watches } = await pausedOutage(TRIP);
+		const pausedAt = world.vclock.t;
+		// Its storage gone (alarm and waiters with it), and the instance with it.
+		const stub = await originStubOf(ref);
+		await runInDurableObject(stub, (_o, state) => state.storage.deleteAll());
+		await evictDurableObject(stub);
+		world.fakes.downOrigins.delete(origin);
+		// No probe, no resume: only the assets' own alarms, two probe intervals after they began to wait.
+		await stepAll(watches);
+		for (const w of watches) {
+			expect((await getWatch(w.id)).state).toBe("delivered");
+			expect(world.fakes.deliveriesTo(w.url)).toHaveLength(1);
+		}
+		expect(world.vclock.t - pausedAt).toBeLessThanOrEqual(2 * PROBE_MS);
+	});
+
+	it("a wait longer than the whole DELIVERY_SCHEDULE_S span fails, as running out of retries would", async () => {
+		const { origin, watches } = await pausedOutage(TRIP);
+		const w = watches[0] as Outage["watches"][number];
+		const since = Date.parse((await getWatch(w.id)).delivery?.waiting_for_receiver_since as string);
+		await stepUntil(world.vclock, w.asset, async () => (await getWatch(w.id)).state === "failed", 60);
+		const failed = await getWatch(w.id);
+		expect(failed.delivery).toMatchObject({ attempts: 1, last_error: HOLD_EXPIRED_ERROR });
+		expect(world.vclock.t - since).toBe(scheduleSpanMs([5, 300, 1800, 7200, 18000, 36000, 36000]));
+		expect(refusedTo(`${origin}/hooks/0`)).toBe(1);
+		// It no longer counts as waiting; the others still do.
+		expect((await receiverOf(origin))?.pending_deliveries).toBe(TRIP - 1);
+		// A failed watch can be redelivered like any other.
+		expect((await call("POST", `/v1/watches/${w.id}/redeliver`)).status).toBe(202);
+	});
+});
+
+describe("tenancy", () => {
+	it("two tokens on one origin are kept apart: each has its own circuit, and sees only its own", async () => {
+		const { origin, watches } = await outage(TRIP);
+		await stepAll(watches);
+		expect((await receiverOf(origin))?.state).toBe("paused");
+		// Token B's delivery to the same origin is tried: A's pause is A's alone.
+		const b = unique("tenant-b");
+		world.fakes.script(b, { status: "Active" });
+		await call("POST", "/v1/watches", { token: TOKEN_B, body: { asset_id: b, callback_url: `${origin}/b` } });
+		await step(world.vclock, b);
+		expect(refusedTo(`${origin}/b`)).toBe(1);
+		expect(await receiverOf(origin, TOKEN_B)).toMatchObject({
+			state: "failing",
+			consecutive_failures: 1,
+			pending_deliveries: 0,
+		});
+		expect(await receiverOf(origin)).toMatchObject({ state: "paused", consecutive_failures: TRIP });
+		// B's list holds B's origins only.
+		const bList = await json<{ receivers: Receiver[] }>(
+			await call("GET", "/v1/receivers", { token: TOKEN_B }),
+		);
+		const aList = await json<{ receivers: Receiver[] }>(await call("GET", "/v1/receivers?limit=100"));
+		const aOnly = aList.receivers.map((r) => r.origin).filter((o) => o !== origin);
+		for (const r of bList.receivers) expect(aOnly).not.toContain(r.origin);
 	});
 });

@@ -15,6 +15,9 @@ const FLOORS: Record<string, number> = {
 	delivery: 1,
 	polling: 2,
 	"watch-index": 2,
+	// The receiver circuit (ReceiverOrigin, ReceiverDirectory): the asset objects call it, and it
+	// calls them back through an interface of its own, not through watcher/.
+	receivers: 2,
 	watcher: 3,
 	sweep: 4,
 	http: 4,

@@ -45,6 +45,8 @@ const ROUTES: [string, string, unknown?][] = [
 	["DELETE", "/v1/watches/w_aaaaaaaaaaaaaaaaaaaa_YXV0aC1wcm9iZQ"],
 	["POST", "/v1/watches/w_aaaaaaaaaaaaaaaaaaaa_YXV0aC1wcm9iZQ/redeliver"],
 	["GET", "/v1/stats"],
+	["POST", "/v1/watches/redeliver", { state: "failed" }],
+	["GET", "/v1/receivers"],
 	["POST", "/v1/assets/upload", { name: "n", asset_type: "Image", asset_url: "https://cdn.example/a.png" }],
 	["GET", "/v1/nowhere"],
 ];
@@ -329,6 +331,36 @@ describe("a token sees and changes only its own watches", () => {
 				for (const id of mine) expect(ids).not.toContain(id);
 			}
 		}
+	});
+
+	it("another token can neither redeliver in bulk, nor count, A's watches, nor see A's receiver origins", async () => {
+		const asset = unique("iso-bulk");
+		const origin = `https://${asset}.example`;
+		world.fakes.script(asset, { status: "Active" });
+		const w = await json<Watch>(await register(TOKEN_A, asset, `${origin}/hook`));
+		await stepUntil(
+			world.vclock,
+			asset,
+			async () => (await json<Watch>(await call("GET", `/v1/watches/${w.id}`))).state === "delivered",
+		);
+		const sent = world.fakes.deliveries.length;
+		const delivered = await json(await call("GET", `/v1/watches/${w.id}`));
+		for (const body of [{ state: "delivered" }, { state: "delivered", asset_id: asset }]) {
+			const res = await call("POST", "/v1/watches/redeliver", { token: TOKEN_B, body });
+			expect(res.status).toBe(202);
+			expect(await json(res)).toEqual({ matched: 0, redelivered: 0, next_cursor: null });
+		}
+		await stepUntil(world.vclock, asset, () => false, 3).catch(() => {});
+		expect(world.fakes.deliveries).toHaveLength(sent);
+		expect(await json(await call("GET", `/v1/watches/${w.id}`))).toEqual(delivered);
+		const theirs = await json<{ receivers: { origin: string }[] }>(
+			await call("GET", "/v1/receivers?limit=100", { token: TOKEN_B }),
+		);
+		expect(theirs.receivers.map((r) => r.origin)).not.toContain(origin);
+		const mine = await json<{ receivers: { origin: string }[] }>(
+			await call("GET", "/v1/receivers?limit=100"),
+		);
+		expect(mine.receivers.map((r) => r.origin)).toContain(origin);
 	});
 
 	it("GET /v1/stats counts only the caller's own watches", async () => {

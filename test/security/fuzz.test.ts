@@ -13,6 +13,7 @@ import { hashToken } from "../../src/core/ids";
 import { liveWatchCount } from "../../src/watch-index/reads";
 import { AssetWatcher, assetWatcher } from "../../src/watcher/asset-watcher";
 import { Fakes, TOKEN_A, TOKEN_B, VirtualClock } from "../support/fakes";
+import { originStubOf, stepUntil } from "../support/steps";
 import { UploadFake } from "../support/upload-fake";
 
 const RUNS = 100;
@@ -52,8 +53,29 @@ afterEach(() => {
 const WATCHED = "fz-watched";
 const FRESH = "fz-fresh";
 const RECEIVER = "https://receiver.example/fz";
+/** A watch of this token whose delivery failed: what a refused bulk redelivery must leave failed. */
+const FAILED = "fz-failed";
+const FAILED_URL = "https://failing.example/fz";
 let watchId = "";
+let failedId = "";
 let owner = "";
+
+/** Gives one object other settings (its instance keeps them for the file). */
+async function withVars(stub: DurableObjectStub, vars: Record<string, string>): Promise<void> {
+	await runInDurableObject(stub, (instance) => {
+		const o = instance as unknown as { env: Env };
+		o.env = { ...o.env, ...vars } as unknown as Env;
+	});
+}
+
+/** Brings the failed watch back to `failed` after a bulk call that was allowed to redeliver it. */
+async function failAgain(f: Fakes, c: VirtualClock): Promise<void> {
+	f.receiver(FAILED_URL, 500);
+	await stepUntil(c, FAILED, async () => {
+		const res = await send("GET", `/v1/watches/${failedId}`);
+		return ((await res.json()) as { state: string }).state === "failed";
+	});
+}
 
 beforeAll(async () => {
 	const f = new Fakes().install();
@@ -71,6 +93,17 @@ beforeAll(async () => {
 		expect(res.status).toBe(201);
 		watchId = ((await res.json()) as { id: string }).id;
 		owner = await hashToken(TOKEN_A);
+		// One retry a second later, and an origin that is never paused, so it fails quickly and again.
+		await withVars(env.ASSET_WATCHER.getByName(FAILED), { DELIVERY_SCHEDULE_S: "1" });
+		await withVars(await originStubOf({ owner, origin: new URL(FAILED_URL).origin }), {
+			RECEIVER_TRIP_FAILURES: "1000000",
+		});
+		f.script(FAILED, { status: "Active" });
+		const failed = await send("POST", "/v1/watches", {
+			body: JSON.stringify({ asset_id: FAILED, callback_url: FAILED_URL }),
+		});
+		failedId = ((await failed.json()) as { id: string }).id;
+		await failAgain(f, c);
 	} finally {
 		f.uninstall();
 		c.uninstall();
@@ -97,6 +130,7 @@ async function snapshot() {
 	const text = async (r: Response) => `${r.status} ${await r.text()}`;
 	return {
 		watch: await text(await send("GET", `/v1/watches/${watchId}`)),
+		failed: await text(await send("GET", `/v1/watches/${failedId}`)),
 		// From the asset's object itself: the edge may keep a Processing answer until the next check.
 		asset: JSON.stringify(await assetWatcher(env, WATCHED).lookup(WATCHED, false)),
 		fresh: await runInDurableObject(
@@ -481,6 +515,76 @@ describe("fuzzed requests never crash, always answer the envelope, and a 4xx cha
 	);
 
 	it(
+		"POST /v1/watches/redeliver (bulk)",
+		async () => {
+			const instant = fc.oneof(
+				fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+				fc.constantFrom("2026-11-28T17:00:00+01:00", "2026-11-28", "yesterday", "", "2026-13-01T00:00:00Z"),
+				anyJson,
+			);
+			const bulkBody = fc.record(
+				{
+					state: fc.oneof(
+						fc.constantFrom("failed", "delivered", "cancelled", "notifying", "FAILED", ""),
+						anyJson,
+					),
+					since: instant,
+					until: instant,
+					asset_id: fc.oneof(assetIds, fc.constant(FAILED), anyJson),
+					limit: fc.oneof(fc.integer({ min: -5, max: 200 }), anyJson),
+					cursor: fc.oneof(fc.string({ maxLength: 40 }), fc.constant("WzEsIngiXQ"), anyJson),
+					extra: anyJson,
+				},
+				{ requiredKeys: [] },
+			);
+			let redeliveredOnce = false;
+			await fc.assert(
+				fc.asyncProperty(
+					fc.oneof(
+						{ arbitrary: bulkBody.map((b) => JSON.stringify(b)), weight: 4 },
+						// Valid ones too, so that some runs do redeliver the failed watch.
+						fc
+							.record(
+								{
+									state: fc.constant("failed"),
+									asset_id: fc.constant(FAILED),
+									limit: fc.integer({ min: 1, max: 100 }),
+								},
+								{ requiredKeys: [] },
+							)
+							.map((b) => JSON.stringify(b)),
+						bodies,
+					),
+					bodyHeaders,
+					async (body, headers) => {
+						await check({ method: "POST", path: "/v1/watches/redeliver", headers, body });
+						if (!redeliveredOnce) redeliveredOnce = fakes.deliveriesTo(FAILED_URL).length > 0;
+						// A call that was allowed to redeliver it: failed again for the next run to guard.
+						known = null;
+						await failAgain(fakes, vclock);
+					},
+				),
+				{ numRuns: RUNS },
+			);
+			expect(redeliveredOnce).toBe(true);
+		},
+		TIMEOUT * 2,
+	);
+
+	it(
+		"GET /v1/receivers with arbitrary queries",
+		async () => {
+			await fc.assert(
+				fc.asyncProperty(rawQueries, async (query) => {
+					await check({ method: "GET", path: `/v1/receivers${query}` });
+				}),
+				{ numRuns: RUNS / 2 },
+			);
+		},
+		TIMEOUT,
+	);
+
+	it(
 		"GET /v1/stats with arbitrary queries",
 		async () => {
 			await fc.assert(
@@ -514,6 +618,10 @@ describe("fuzzed requests never crash, always answer the envelope, and a 4xx cha
 					"/docs/../v1/watches",
 					"/%2e%2e/v1/watches",
 					"/v1/watches/%2e%2e/assets/x",
+					"/v1/watches/redeliver",
+					"/v1/watches/redeliver/",
+					"/v1/receivers",
+					"/v1/receivers/x",
 				),
 			);
 			const auth = fc.oneof(

@@ -528,7 +528,7 @@ describe("request rate per token (the Rate Limiting binding)", () => {
 				["POST", "/v1/watches", { nope: 1 }, 400],
 				["GET", "/v1/stats", undefined, 200],
 				["GET", "/v1/watches/w_x", undefined, 404],
-				["GET", "/v1/receivers", undefined, 404],
+				["GET", "/v1/no-such-route", undefined, 404],
 			];
 			for (let i = 0; i < TEST_RATE_PER_MINUTE; i++) {
 				const [method, path, body, status] = mixed[i % mixed.length] as [string, string, unknown, number];

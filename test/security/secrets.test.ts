@@ -16,10 +16,12 @@ import {
 	RATE_LIMITER_TEST,
 	TEST_RATE_PER_MINUTE,
 	TOKEN_A,
+	TOKEN_ACME,
 	TOKEN_B,
+	TOKEN_GLOBEX,
 	VirtualClock,
 } from "../support/fakes";
-import { TEST_SECRETS } from "../support/secrets";
+import { CLIENT_SECRETS, TEST_SECRETS } from "../support/secrets";
 import { stepUntil } from "../support/steps";
 import { UploadFake } from "../support/upload-fake";
 
@@ -34,6 +36,14 @@ const SECRETS: Record<string, string> = {
 	API_TOKENS: TEST_SECRETS.API_TOKENS,
 	WEBHOOK_SECRET: TEST_SECRETS.WEBHOOK_SECRET,
 	"WEBHOOK_SECRET key": TEST_SECRETS.WEBHOOK_SECRET.slice("whsec_".length),
+	"client token acme": TOKEN_ACME,
+	"client token globex": TOKEN_GLOBEX,
+	...Object.fromEntries(
+		[...CLIENT_SECRETS.acme, CLIENT_SECRETS.globex].flatMap((secret, i) => [
+			[`CLIENT_WEBHOOK_SECRETS secret ${i}`, secret],
+			[`CLIENT_WEBHOOK_SECRETS key ${i}`, secret.slice("whsec_".length)],
+		]),
+	),
 	"callback header value": RECEIVER_AUTH,
 	"callback header value (token part)": RECEIVER_AUTH.slice("Bearer ".length),
 	"callback header value 2": RECEIVER_KEY,
@@ -106,6 +116,8 @@ describe("a full flow with the known secrets", () => {
 	const RETRIED = "sec-retried";
 	const URL_A = "https://receiver.example/sec/a";
 	const URL_R = "https://receiver.example/sec/r";
+	const CLIENT_ASSET = "sec-client";
+	const URL_C = "https://receiver.example/sec/c";
 	const watchState = async (id: string) => ((await see("GET", `/v1/watches/${id}`)).body as Watch).state;
 	let wA = "";
 	let wR = "";
@@ -131,6 +143,22 @@ describe("a full flow with the known secrets", () => {
 		expect(a.status).toBe(201);
 		wA = (a.body as Watch).id;
 		expect((a.body as Watch).callback_header_names.sort()).toEqual(["authorization", "x-receiver-key"]);
+
+		// A client with its own signing secrets: register, deliver, its receivers, a bulk redelivery.
+		fakes.script(CLIENT_ASSET, { status: "Active" });
+		const c = await see("POST", "/v1/watches", {
+			token: TOKEN_ACME,
+			body: { asset_id: CLIENT_ASSET, callback_url: URL_C, callback_headers: CALLBACK_HEADERS },
+		});
+		expect(c.status).toBe(201);
+		await stepUntil(vclock, CLIENT_ASSET, () => fakes.deliveriesTo(URL_C).length > 0);
+		await see("GET", `/v1/watches/${(c.body as Watch).id}`, { token: TOKEN_ACME });
+		await see("GET", "/v1/receivers", { token: TOKEN_ACME });
+		const bulk = await see("POST", "/v1/watches/redeliver", {
+			token: TOKEN_ACME,
+			body: { state: "delivered" },
+		});
+		expect(bulk.body).toMatchObject({ matched: 1, redelivered: 1 });
 
 		const r = await see("POST", "/v1/watches/batch", {
 			body: {
@@ -267,7 +295,7 @@ describe("a full flow with the known secrets", () => {
 			body: {
 				asset_id: "sec-pasted",
 				callback_url: `https://receiver.example/sec/p?key=${TOKEN_B}`,
-				metadata: { t: TOKEN_A },
+				metadata: { t: TOKEN_A, c: CLIENT_SECRETS.globex },
 			},
 		});
 		expect(pasted.status).toBe(201);
@@ -279,6 +307,30 @@ describe("a full flow with the known secrets", () => {
 			CRUN_API_KEY: "",
 		};
 		await seeWith("GET /healthz (bad config)", "/healthz", {}, bad);
+		// A client secret that is malformed, one pasted where a client's name goes, and JSON that is not.
+		const [acmeOld] = CLIENT_SECRETS.acme as [string];
+		for (const broken of [
+			JSON.stringify({ acme: `${acmeOld}!!`, globex: CLIENT_SECRETS.globex }),
+			JSON.stringify({ [acmeOld]: "acme", [CLIENT_SECRETS.globex]: [CLIENT_SECRETS.globex] }),
+			`{"acme": "${acmeOld}", "globex": ${CLIENT_SECRETS.globex}`,
+		]) {
+			await seeWith(
+				"GET /healthz (bad CLIENT_WEBHOOK_SECRETS)",
+				"/healthz",
+				{},
+				{ CLIENT_WEBHOOK_SECRETS: broken },
+			);
+			await seeWith(
+				"POST /v1/watches (bad CLIENT_WEBHOOK_SECRETS)",
+				"/v1/watches",
+				{
+					method: "POST",
+					headers: { authorization: `Bearer ${TOKEN_ACME}`, "content-type": "application/json" },
+					body: JSON.stringify({ asset_id: "sec-nc", callback_url: URL_A }),
+				},
+				{ CLIENT_WEBHOOK_SECRETS: broken },
+			);
+		}
 		await seeWith(
 			"POST /v1/watches (bad config)",
 			"/v1/watches",
@@ -346,7 +398,7 @@ describe("a full flow with the known secrets", () => {
 		const ownSecrets = Object.entries(SECRETS).filter(([name]) => !name.startsWith("callback header"));
 		// Not "sec-echo-watch": there the upstream's own error text, key included, sits in last_error
 		// as it was said (SECURITY.md, residual risks); every response is scrubbed of it above.
-		for (const assetId of [ACTIVE, RETRIED]) {
+		for (const assetId of [ACTIVE, RETRIED, CLIENT_ASSET]) {
 			const dump = await runInDurableObject(env.ASSET_WATCHER.getByName(assetId), (_o, state) => {
 				const tables = state.storage.sql
 					.exec<{ name: string }>(
@@ -359,7 +411,7 @@ describe("a full flow with the known secrets", () => {
 			});
 			for (const [name, value] of ownSecrets)
 				expect(dump, `${name} stored for ${assetId}`).not.toContain(value);
-			expect(dump).toContain(await hashToken(TOKEN_A));
+			expect(dump).toContain(await hashToken(assetId === CLIENT_ASSET ? "client:acme" : TOKEN_A));
 		}
 	});
 });

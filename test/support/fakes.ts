@@ -10,6 +10,10 @@ import { TEST_SECRETS } from "./secrets";
 
 export const UPSTREAM = "https://crun.test";
 export const [TOKEN_A, TOKEN_B] = TEST_SECRETS.API_TOKENS.split(",") as [string, string];
+/** The tokens of the clients `acme` and `globex` (each signed with its own CLIENT_WEBHOOK_SECRETS). */
+export const [TOKEN_ACME, TOKEN_GLOBEX] = TEST_SECRETS.API_TOKENS.split(",")
+	.slice(2)
+	.map((e) => e.slice(e.indexOf(":") + 1)) as [string, string];
 export const WEBHOOK_SECRET = TEST_SECRETS.WEBHOOK_SECRET;
 
 /** One scripted answer of the fake upstream. `status` is the asset's Status when `body` is absent. */
@@ -49,6 +53,10 @@ export class Fakes {
 	/** per callback URL: answers consumed in order; the last one repeats (default 204) */
 	receivers = new Map<string, ReceiverAnswer[]>();
 	deliveries: Delivery[] = [];
+	/** Receiver origins that refuse every connection (nothing reaches them: not in `deliveries`) */
+	downOrigins = new Set<string>();
+	/** Attempts refused because their origin was down */
+	refused: { url: string; at: number }[] = [];
 	private spy: ReturnType<typeof vi.spyOn> | null = null;
 
 	install(): this {
@@ -117,6 +125,10 @@ export class Fakes {
 		signal?: AbortSignal | null,
 		init?: RequestInit,
 	): Promise<Response> {
+		if (this.downOrigins.has(new URL(req.url).origin)) {
+			this.refused.push({ url: req.url, at: clock.now() });
+			throw new TypeError("connect ECONNREFUSED");
+		}
 		const body = await req.text();
 		const headers = Object.fromEntries(req.headers);
 		this.deliveries.push({ url: req.url, headers, body, json: JSON.parse(body) });

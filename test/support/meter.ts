@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-export type ObjectClass = "AssetWatcher" | "WatchIndex" | "unknown";
+export type ObjectClass = "AssetWatcher" | "WatchIndex" | "ReceiverOrigin" | "ReceiverDirectory" | "unknown";
 
 export interface ClassCost {
 	rowsWritten: number;
@@ -24,6 +24,8 @@ const TELLTALE: [RegExp, ObjectClass][] = [
 		"AssetWatcher",
 	],
 	[/\b(sweep_at|asset_status)\b/, "WatchIndex"],
+	[/\bwaiters\b|\b(FROM|INTO|UPDATE) origin\b|TABLE origin\b/, "ReceiverOrigin"],
+	[/\borigins\b/, "ReceiverDirectory"],
 ];
 
 function classOf(query: string): ObjectClass | null {

@@ -2,6 +2,7 @@
 
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { type OriginRef, originObjectName } from "../../src/receivers/origin";
 import type { VirtualClock } from "./fakes";
 
 export const stubOf = (assetId: string) => env.ASSET_WATCHER.getByName(assetId);
@@ -44,4 +45,20 @@ export async function stepUntil(
 	}
 	if (await done()) return max;
 	throw new Error(`condition not reached for ${assetId} within ${max} alarms`);
+}
+
+/** A receiver origin's object (its circuit and waiting deliveries). */
+export const originStubOf = async (ref: OriginRef) =>
+	env.RECEIVER_ORIGIN.getByName(await originObjectName(ref));
+
+export async function originAlarmAt(ref: OriginRef): Promise<number | null> {
+	return runInDurableObject(await originStubOf(ref), (_instance, state) => state.storage.getAlarm());
+}
+
+/** Moves the clock to the origin's next alarm (never backwards) and runs it: a probe or a drain. */
+export async function stepOrigin(vclock: VirtualClock, ref: OriginRef): Promise<boolean> {
+	const at = await originAlarmAt(ref);
+	if (at === null) return false;
+	if (at > vclock.t) vclock.t = at;
+	return runDurableObjectAlarm(await originStubOf(ref));
 }
