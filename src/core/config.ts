@@ -48,6 +48,10 @@ const varsSchema = z.object({
 	MAX_WATCHES_PER_ASSET: intVar(1, 100_000).default(1000),
 	MAX_WATCHES_PER_TOKEN: intVar(1, 10_000_000).default(100_000),
 	RATE_LIMIT_PER_MINUTE: intVar(0, 1_000_000).default(600),
+	/** SPEC §5: where checks go (docs/polling.md) */
+	POLL_STRATEGY: z.enum(["adaptive", "backoff"]).default("adaptive"),
+	/** asset-info calls per second for the whole deployment (0: no budget); src/upstream-budget/ */
+	UPSTREAM_MAX_RPS: z.coerce.number().min(0).max(100_000).default(20),
 });
 
 const webhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be whsec_ followed by base64");
