@@ -6,7 +6,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-export type ObjectClass = "AssetWatcher" | "WatchIndex" | "TokenQuota" | "unknown";
+export type ObjectClass =
+	| "AssetWatcher"
+	| "WatchIndex"
+	| "TokenQuota"
+	| "PollModel"
+	| "UpstreamBudget"
+	| "unknown";
 
 export interface ClassCost {
 	rowsWritten: number;
@@ -25,6 +31,7 @@ const TELLTALE: [RegExp, ObjectClass][] = [
 	],
 	[/\b(sweep_at|asset_status)\b/, "WatchIndex"],
 	[/\blive_watches\b/, "TokenQuota"],
+	[/\bmodels\b/, "PollModel"],
 ];
 
 function classOf(query: string): ObjectClass | null {
