@@ -4,6 +4,8 @@ import { app } from "./app";
 import { sweep } from "./sweep/sweep";
 
 export { TokenQuota } from "./limits/token-quota";
+export { PollModel } from "./poll-model/poll-model";
+export { UpstreamBudget } from "./upstream-budget/upstream-budget";
 export { WatchIndex } from "./watch-index/watch-index";
 export { AssetWatcher } from "./watcher/asset-watcher";
 
