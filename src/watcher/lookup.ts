@@ -1,9 +1,11 @@
 // Status lookups of an asset nobody watches: one upstream check answers every lookup that arrives
 // within LOOKUP_CACHE_MS (they share the promise), and nothing is written, so an unwatched asset
-// leaves no state behind. A failed check is not kept: the next lookup may try again.
+// leaves no state behind. A failed check is not kept: the next lookup may try again. The call
+// itself is the caller's (it draws on the upstream budget: check-flow.ts).
 
 import { publicStatus } from "../core/states";
-import { type CrunSettings, checkAsset } from "../crun/client";
+import type { CheckOutcome } from "../crun/classify";
+import type { Busy } from "./check-flow";
 import { fail, ok, type Result } from "./result";
 import type { AssetView } from "./views";
 
@@ -11,6 +13,18 @@ import type { AssetView } from "./views";
 export const LOOKUP_CACHE_MS = 5_000;
 
 export type LookupAnswer = { found: true; view: AssetView } | { found: false };
+
+/** One asset-info call, or why none was made (the budget had no slot soon enough). */
+export type UpstreamCall = (assetId: string) => Promise<CheckOutcome | Busy>;
+
+/** The answer when the budget had no slot within a lookup's wait. */
+export const upstreamBusy = (b: Busy) =>
+	fail(
+		503,
+		"upstream_busy",
+		"the service's upstream budget is spent just now; try again shortly",
+		Math.max(1, Math.ceil(b.retryAfterMs / 1000)),
+	);
 
 export class UnwatchedLookups {
 	private cached: { at: number; answer: Promise<Result<LookupAnswer>> } | null = null;
@@ -20,7 +34,7 @@ export class UnwatchedLookups {
 		assetId: string,
 		refresh: boolean,
 		now: number,
-		crun: () => CrunSettings | null,
+		upstream: () => UpstreamCall | null,
 		checkedAt: () => number,
 	): Promise<Result<LookupAnswer>> {
 		const cached = this.cached;
@@ -36,7 +50,7 @@ export class UnwatchedLookups {
 				);
 			return cached.answer;
 		}
-		const answer = this.check(assetId, crun(), checkedAt);
+		const answer = this.check(assetId, upstream(), checkedAt);
 		this.cached = { at: now, answer };
 		return answer;
 	}
@@ -47,12 +61,15 @@ export class UnwatchedLookups {
 
 	private async check(
 		assetId: string,
-		crun: CrunSettings | null,
+		upstream: UpstreamCall | null,
 		checkedAt: () => number,
 	): Promise<Result<LookupAnswer>> {
-		if (!crun) return fail(503, "not_configured", "the service is missing configuration: CRUN_API_KEY");
-		const outcome = await checkAsset(crun, assetId);
+		if (!upstream) return fail(503, "not_configured", "the service is missing configuration: CRUN_API_KEY");
+		const outcome = await upstream(assetId);
 		switch (outcome.kind) {
+			case "busy":
+				this.cached = null;
+				return upstreamBusy(outcome);
 			case "ok": {
 				const u = outcome.asset;
 				return ok({

@@ -146,11 +146,14 @@ export class AssetStore {
 		return !isTerminal(a.status) && a.expired_reason === null && this.count("state = 'watching'") > 0;
 	}
 
-	/** When the object must run next: the earliest of its next check (while polling), delivery attempt and TTL expiry. */
-	nextDue(): number | null {
+	/**
+	 * When the object must run next: the earliest of its next check (`nextCheck`, while polling: the
+	 * check flow knows it, the row may not), delivery attempt and TTL expiry.
+	 */
+	nextDue(nextCheck: number | null): number | null {
 		const a = this.asset();
 		if (!a) return null;
-		const times = [this.isPolling(a) ? a.next_check_at : null, this.nextAttemptAt(), this.nextExpiryAt()];
+		const times = [this.isPolling(a) ? nextCheck : null, this.nextAttemptAt(), this.nextExpiryAt()];
 		const set = times.filter((t): t is number => t !== null);
 		return set.length === 0 ? null : Math.min(...set);
 	}
@@ -173,6 +176,12 @@ export class AssetStore {
 	finishedAt(): number | null {
 		if (!this.ready || this.liveCount() > 0) return null;
 		return this.sql.exec<{ t: number | null }>("SELECT MAX(finished_at) AS t FROM watches").one().t;
+	}
+
+	/** Some work other than a check is due by `now`: a delivery attempt or a TTL expiry. */
+	workDue(now: number): boolean {
+		const at = [this.nextAttemptAt(), this.nextExpiryAt()];
+		return at.some((t) => t !== null && t <= now);
 	}
 
 	/** Deliveries due by `now`, earliest first, at most `limit`. */
