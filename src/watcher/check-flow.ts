@@ -176,13 +176,14 @@ export class CheckFlow {
 		const outcome: CheckOutcome = crun
 			? await checkAsset(crun, a.asset_id)
 			: { kind: "operator", code: 401, error: "CRUN_API_KEY is not configured" };
-		const code = crun ? errorCode(outcome) : null;
-		if (code !== null) await this.permits.report(a.asset_id, code, calledAt);
 		const fresh = this.store.asset() as AssetRow;
 		const newPlan = wantsPlan(fresh, this.plan(fresh), outcome)
 			? await this.newPlan(fresh, outcome, calledAt)
 			: null;
 		this.apply(outcome, forced ? await this.current(fresh) : progress, newPlan, calledAt, forced);
+		// After the answer is stored: an error is eventful anyway, and the budget must not hold it up.
+		const code = crun ? errorCode(outcome) : null;
+		if (code !== null) await this.permits.report(a.asset_id, code, calledAt);
 		return outcome;
 	}
 
