@@ -76,7 +76,10 @@ const requests = (t: Totals) => sum(t, (c) => c.calls + c.alarms);
 const assetRows = (t: Totals) => (t.AssetWatcher?.rowsWritten ?? 0) + (t.AssetWatcher?.alarmWrites ?? 0);
 
 describe("rows per lifecycle", () => {
-	it("one watch, register → Active → delivered → purged, for assets of 1, 5, 30 and 120 minutes", async () => {
+	// About 200 alarm runs in all: longer than the default 5 s on a busy machine.
+	it("one watch, register → Active → delivered → purged, for assets of 1, 5, 30 and 120 minutes", {
+		timeout: 60_000,
+	}, async () => {
 		await lifecycle(1); // the index shards' and the model's own schemas, once per deployment
 		const runs: Lifecycle[] = [];
 		for (const minutes of [1, 5, 30, 120]) runs.push(await lifecycle(minutes));
