@@ -11,7 +11,7 @@ import { loadConfig } from "../core/config";
 import { errorText, logEvent } from "../core/log";
 import { ASSET_STATUSES, publicStatus, WATCH_STATES } from "../core/states";
 import type { AppEnv } from "../http/app-env";
-import { modelSnapshots } from "../poll-model/snapshots";
+import { pollModel } from "../poll-model/poll-model";
 import { upstreamBudget } from "../upstream-budget/upstream-budget";
 import { tokenStats } from "../watch-index/reads";
 
@@ -41,11 +41,9 @@ const UpstreamSchema = z
 				open_leases: count,
 				committed_rps: z.number().openapi({ description: "What the open leases' plans call per second" }),
 				last_halved_at: z.string().nullable(),
-				errors_last_hour: z
-					.record(z.string(), count)
-					.openapi({
-						description: "Upstream errors by code (or `timeout`, `network`, `bad_body`) over the last hour",
-					}),
+				errors_last_hour: z.record(z.string(), count).openapi({
+					description: "Upstream errors by code (or `timeout`, `network`, `bad_body`) over the last hour",
+				}),
 			})
 			.nullable()
 			.openapi({ description: "null when UPSTREAM_MAX_RPS is 0, or the budget did not answer" }),
@@ -61,13 +59,11 @@ const UpstreamSchema = z
 			)
 			.openapi({
 				description:
-					"The processing-time model per AssetType, as plans are made from it (at most a minute old); fewer than 20 samples plan with the backoff",
+					"The processing-time model per AssetType, as it is now (new plans read it at most a minute late); a type with fewer than 20 samples plans with the backoff",
 			}),
-		model_problems: z
-			.array(z.object({ type: z.string(), problem: z.string() }))
-			.openapi({
-				description: "Stored models that could not be read (each counts as empty until it learns again)",
-			}),
+		model_problems: z.array(z.object({ type: z.string(), problem: z.string() })).openapi({
+			description: "Stored models that could not be read (each counts as empty until it learns again)",
+		}),
 	})
 	.openapi("UpstreamStats");
 
@@ -112,7 +108,13 @@ export async function upstreamStats(env: Env): Promise<z.output<typeof UpstreamS
 						return null;
 					})
 			: null;
-	const model = await modelSnapshots(env);
+	// Read fresh (one call): the asset objects' plans use a copy at most a minute old.
+	const model = await pollModel(env)
+		.snapshots()
+		.catch((err: unknown) => {
+			logEvent("warn", "poll model did not answer", { error: errorText(err) });
+			return null;
+		});
 	return {
 		scope: "deployment",
 		budget: budget && {
