@@ -143,7 +143,8 @@ async function firstGap(type: string): Promise<number> {
 	return Date.parse(s.next_check_at as string) - Date.parse(s.checked_at as string);
 }
 
-describe("the model", () => {
+// Each of these finishes some 25 assets, one alarm run each.
+describe("the model", { timeout: 30_000 }, () => {
 	it("learns from finished assets, and registrations plan from it within a minute", async () => {
 		const type = unique("Kind");
 		expect(await firstGap(type)).toBe(2000); // nothing learned: the backoff
