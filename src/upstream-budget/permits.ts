@@ -1,7 +1,8 @@
 // The callers' side of the upstream budget: what an asset object (its checks, its forced
 // refreshes, its unwatched lookups) does before and after an asset-info call. It keeps the open
 // lease it was given in memory (lost on eviction, which costs one more ask at the next check),
-// waits in-run for a slot within the horizon, and reports every error code the upstream answered.
+// waits in-run for a turn within the horizon and asks again then, and reports every error code
+// the upstream answered.
 // The budget being unreachable never stops a call: it goes ahead unmetered, on its schedule.
 
 import { clock } from "../core/clock";
@@ -54,8 +55,9 @@ export class Permits {
 		maxWaitMs: number | undefined,
 	): Promise<Permit> {
 		const deadline = maxWaitMs === undefined ? Number.POSITIVE_INFINITY : clock.now() + maxWaitMs;
-		// A confirmation follows a wait within the horizon; more rounds than this means the budget moved it.
-		for (let round = 0; round < 4; round++) {
+		// A turn within the horizon is waited for in-run, then asked again; after a few such rounds
+		// (a busy budget, a rate that fell meanwhile) the caller waits with its alarm instead.
+		for (let round = 0; round < 6; round++) {
 			let grant: Awaited<ReturnType<ReturnType<typeof upstreamBudget>["acquire"]>>;
 			try {
 				grant = await upstreamBudget(this.env).acquire({ ticket, due, plannedRps, maxWaitMs });
@@ -63,13 +65,11 @@ export class Permits {
 				logEvent("warn", "upstream budget unreachable; the call goes unmetered", { error: errorText(err) });
 				return { kind: "go" };
 			}
-			const now = clock.now();
 			if (grant.kind === "go") {
 				if (grant.lease) this.leaseUntil = grant.lease.until;
-				await sleep(Math.min(grant.at - now, HORIZON_MS));
 				return { kind: "go" };
 			}
-			const wait = grant.until - now;
+			const wait = grant.until - clock.now();
 			if (wait > HORIZON_MS || grant.until > deadline) return { kind: "wait", until: grant.until };
 			await sleep(wait);
 		}

@@ -3,17 +3,26 @@
 //   - open leases: while the deployment is well under the rate and nothing was refused lately, a
 //     caller may check on its own plan for LEASE_MS without asking; the budget counts the planned
 //     rate it declared;
-//   - metered slots: otherwise each call asks, and gets a slot, spaced 1/rate apart, in the order
-//     calls fell due (they ask when they fall due); a slot further than HORIZON_MS ahead is a
-//     reservation the caller confirms shortly before it, so that a halving can move it later.
-// A 429 or 455 halves the rate at once (once per congestion event: only a call made after the last
-// halving can halve it again) and it climbs back linearly (AIMD). Nothing is ever dropped: a
-// reservation nobody confirms costs its one slot, never a stall. Errors are counted per code.
+//   - metered calls: otherwise each call asks. Calls are paced at the current rate (GCRA with a
+//     tolerance of TOLERANCE_MS, so no 1 s window holds more than rate + rate·0.1 + 1), the
+//     earliest due first among the callers that are there; a permit is always for now, and one
+//     that must wait is told when its turn should come (from its rank and the rate) and asks
+//     again then, so a change of the rate moves every waiting call at its next ask. Nothing is
+//     dropped or starved: a caller back at its turn goes before any later-due one, and one that
+//     does not come back holds nobody up.
+// A 429 or 455 halves the rate at once, once per congestion event (a call made within a second of
+// the last halving cannot halve it again) and it climbs back linearly (AIMD). Errors are counted
+// per code for an hour.
 
 /** How long an open lease lets a caller check without asking. */
 export const LEASE_MS = 5 * 60_000;
-/** A slot at most this far ahead is granted outright: the caller waits for it itself. */
+/** A turn at most this far ahead is waited for in-run; a later one with an alarm. */
 export const HORIZON_MS = 1000;
+/** A 429 or 455 halves the rate again only for a call made this long after the last halving: the
+ * upstream's window (1 s) still holds the calls made before it. One halving per congestion event. */
+export const HALVING_GAP_MS = 1000;
+/** How early a call may go ahead of the pace (GCRA's tolerance): absorbs callers a little late. */
+export const TOLERANCE_MS = 100;
 /** No open lease within this long of a halving. */
 export const QUIET_MS = 60_000;
 /** Open leases only while all committed calls stay under this share of the rate. */
@@ -24,7 +33,9 @@ export const CLIMB_SHARE_PER_S = 1 / 30;
 export const MIN_RATE_SHARE = 1 / 64;
 /** Metered calls always get at least this share of the rate, whatever open leases committed. */
 const METERED_FLOOR_SHARE = 0.1;
-/** A reservation not confirmed this long after its slot is forgotten. */
+/** A waiting caller this late for its turn lets others go first (until it asks again). */
+const LATE_GRACE_MS = 250;
+/** A waiting caller this late is forgotten (it asks again with its due, and is placed by it). */
 const STALE_MS = 10_000;
 /** Metered calls of this window make the recent metered rate. */
 const RECENT_MS = 10_000;
@@ -38,14 +49,14 @@ export type AcquireRequest = {
 	due: number;
 	/** the caller's planned calls per second over the next LEASE_MS, when it would take an open lease */
 	plannedRps?: number;
-	/** an interactive call waits at most this long (no reservation beyond it) */
+	/** an interactive call waits at most this long (beyond it, it is told when to try again) */
 	maxWaitMs?: number;
 };
 
 export type Grant =
-	/** call at `at` (≤ now + HORIZON_MS) without asking again; with a lease, keep checking until `until` */
+	/** call now (`at`); with a lease, keep checking on the plan until `until` without asking */
 	| { kind: "go"; at: number; lease: { until: number } | null }
-	/** ask again at `until` (a reservation is held for a scheduled check) */
+	/** ask again at `until`, when this caller's turn should come */
 	| { kind: "wait"; until: number };
 
 export type BudgetState = {
@@ -59,13 +70,17 @@ export type BudgetState = {
 	errors_last_hour: Record<string, number>;
 };
 
-type Reservation = { slot: number; due: number };
+/** A caller that was told to wait: when its call fell due, its place among equals, when it is back. */
+type Waiting = { due: number; seq: number; back: number };
+const before = (a: Waiting, b: Waiting) => a.due < b.due || (a.due === b.due && a.seq < b.seq);
 
 export class Budget {
 	private halvedAt = Number.NEGATIVE_INFINITY;
 	private rateAtHalving: number;
-	private nextFree = 0;
-	private readonly reservations = new Map<string, Reservation>();
+	/** GCRA's theoretical arrival time: the pace's next call */
+	private tat = Number.NEGATIVE_INFINITY;
+	private seq = 0;
+	private readonly waiting = new Map<string, Waiting>();
 	private readonly leases = new Map<string, { rps: number; until: number }>();
 	private grants: number[] = [];
 	private readonly errors = new Map<number, Map<string, number>>();
@@ -110,14 +125,13 @@ export class Budget {
 		return (
 			now - this.startedAt >= LEASE_MS &&
 			now - this.halvedAt >= QUIET_MS &&
-			this.reservations.size === 0 &&
+			this.waiting.size === 0 &&
 			this.committed(now, ticket) + this.recentMeteredRps(now) + plannedRps <= OPEN_SHARE * this.rate(now)
 		);
 	}
 
 	private prune(now: number): void {
-		for (const [ticket, r] of this.reservations)
-			if (r.slot < now - STALE_MS) this.reservations.delete(ticket);
+		for (const [ticket, w] of this.waiting) if (w.back < now - STALE_MS) this.waiting.delete(ticket);
 	}
 
 	acquire(r: AcquireRequest, now: number): Grant {
@@ -129,32 +143,42 @@ export class Budget {
 		}
 		// Metered from here on: a caller that held an open lease holds it no longer.
 		this.leases.delete(r.ticket);
-		const held = this.reservations.get(r.ticket);
-		if (held) {
-			if (held.slot - now <= HORIZON_MS) {
-				this.reservations.delete(r.ticket);
-				this.grants.push(held.slot);
-				return { kind: "go", at: Math.max(now, held.slot), lease: null };
-			}
-			return { kind: "wait", until: held.slot - HORIZON_MS / 2 };
-		}
 		const spacing = this.spacingMs(now);
-		const slot = Math.max(now, this.nextFree);
-		if (slot - now <= HORIZON_MS) {
-			this.nextFree = slot + spacing;
-			this.grants.push(slot);
-			return { kind: "go", at: slot, lease: null };
+		const me = this.waiting.get(r.ticket) ?? { due: r.due, seq: this.seq++, back: now };
+		me.due = Math.min(me.due, r.due);
+		const others = [...this.waiting].filter(([t]) => t !== r.ticket).map(([, w]) => w);
+		// Earlier-due callers whose turn is now (back within a spacing, or a little late) go first;
+		// one much later than its turn does not hold the others up (it keeps its due for its next ask).
+		const ahead = others.filter(
+			(w) => before(w, me) && w.back <= now + spacing && w.back >= now - LATE_GRACE_MS,
+		).length;
+		const ready = Math.max(now, this.tat - TOLERANCE_MS);
+		// A permit is for now, never for later: a caller woken late (a busy runtime) asks again
+		// rather than going in a bunch with others.
+		if (ahead === 0 && ready <= now) {
+			this.waiting.delete(r.ticket);
+			this.tat = Math.max(this.tat, now) + spacing;
+			this.grants.push(now);
+			return { kind: "go", at: now, lease: null };
 		}
-		if (r.maxWaitMs !== undefined && slot - now > r.maxWaitMs) return { kind: "wait", until: slot };
-		this.nextFree = slot + spacing;
-		this.reservations.set(r.ticket, { slot, due: r.due });
-		return { kind: "wait", until: slot - HORIZON_MS / 2 };
+		// Its turn, from its rank among the waiting callers still expected (not late for their own
+		// turn), at today's pace. Within the horizon the caller waits for it in-run; beyond, it comes
+		// back half a horizon early (its alarm).
+		const rank = others.filter((w) => before(w, me) && w.back >= now - LATE_GRACE_MS).length;
+		const turn = ready + rank * spacing;
+		if (r.maxWaitMs !== undefined && turn - now > r.maxWaitMs) {
+			this.waiting.delete(r.ticket);
+			return { kind: "wait", until: turn };
+		}
+		me.back = turn - now > HORIZON_MS ? turn - HORIZON_MS / 2 : turn;
+		this.waiting.set(r.ticket, me);
+		return { kind: "wait", until: me.back };
 	}
 
 	/**
 	 * An answer the upstream gave a call made at `calledAt`. A 429 or 455 ends the caller's open
-	 * lease and halves the rate (unless the call was made before the last halving), and moves
-	 * reservations beyond the horizon to the new spacing, earliest due first.
+	 * lease and halves the rate, unless the call was made within HALVING_GAP_MS of the last
+	 * halving: one halving per congestion event.
 	 */
 	report(r: { ticket: string; code: string; calledAt: number }, now: number): { metered: boolean } {
 		const minute = Math.floor(now / MINUTE_MS);
@@ -164,29 +188,13 @@ export class Budget {
 		for (const m of this.errors.keys()) if (m <= minute - ERROR_WINDOW_MINUTES) this.errors.delete(m);
 		if (r.code !== "429" && r.code !== "455") return { metered: !this.leases.has(r.ticket) };
 		this.leases.delete(r.ticket);
-		if (r.calledAt > this.halvedAt) {
+		if (r.calledAt > this.halvedAt + HALVING_GAP_MS) {
 			this.rateAtHalving = Math.max(this.maxRps * MIN_RATE_SHARE, this.rate(now) / 2);
 			this.halvedAt = now;
-			this.respace(now);
+			// The pace restarts at the new spacing: what was granted before stands.
+			this.tat = Math.max(this.tat, now);
 		}
 		return { metered: true };
-	}
-
-	private respace(now: number): void {
-		const movable = [...this.reservations.values()]
-			.filter((r) => r.slot - now > HORIZON_MS)
-			.sort((a, b) => a.due - b.due || a.slot - b.slot);
-		const first = movable[0];
-		if (!first) return;
-		// The earliest stays where it was (after everything granted before it); the rest follow at
-		// the new spacing, earliest due first.
-		const spacing = this.spacingMs(now);
-		let next = first.slot;
-		for (const r of movable) {
-			r.slot = next;
-			next += spacing;
-		}
-		this.nextFree = next;
 	}
 
 	state(now: number): BudgetState {
@@ -199,7 +207,7 @@ export class Budget {
 			max_rps: this.maxRps,
 			rate_rps: Math.round(this.rate(now) * 100) / 100,
 			mode: this.canOpen(now, 0, "") ? "open" : "metered",
-			waiting: this.reservations.size,
+			waiting: this.waiting.size,
 			open_leases: [...this.leases.values()].filter((l) => l.until > now).length,
 			committed_rps: Math.round(this.committed(now) * 100) / 100,
 			last_halved_at: Number.isFinite(this.halvedAt) ? this.halvedAt : null,

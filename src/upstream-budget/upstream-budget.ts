@@ -2,8 +2,9 @@
 // that holds the one budget of asset-info calls per second (UPSTREAM_MAX_RPS) every asset object,
 // forced refresh and unwatched lookup draws on (policy.ts). Its state is soft and lives in memory
 // only: it writes no rows. A restarted budget starts at the full rate, metered (it cannot know the
-// open leases its predecessor granted until they have run out), with no reservations: callers
-// that held one ask again at its time and are served in that order.
+// open leases its predecessor granted until they have run out), with nobody waiting: callers that
+// were told to wait ask again at their time, with the time their call fell due, and are served
+// in that order.
 
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "../core/clock";
