@@ -1,52 +1,26 @@
 // The poll engine inside the asset object, stepped alarm by alarm: the status lookup stays true
-// while uneventful checks write nothing but their alarm (after an eviction too, and after a crash
-// mid-check); what finished assets teach the model is used by registrations a minute later, and a
-// model that is corrupt or unreachable means the backoff; the upstream budget's slots are waited
-// for, its leases spare the asks, and when it is unreachable the checks go on at their times.
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+// while uneventful checks write nothing but their alarm (after an eviction too); what finished
+// assets teach the model is used by registrations a minute later; the upstream budget's turns are
+// waited for, its leases spare the asks, and a 429 halves its rate for everyone. (What happens when
+// the model or the budget is broken, or a run dies mid-way: test/faults/engine.test.ts.)
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
-import { forgetSnapshots } from "../../src/poll-model/snapshots";
+import { describe, expect, it } from "vitest";
+import {
+	assetRow,
+	engineHelpers,
+	patchMethod,
+	registerWatch as register,
+	restorePatches,
+	type Status,
+	statusOf as status,
+} from "../support/engine";
 import { call, json, unique, useFakeWorld } from "../support/fakes";
 import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
 
 const world = useFakeWorld();
-
-type Status = {
-	status: string;
-	checks: number;
-	checked_at: string | null;
-	next_check_at: string | null;
-	last_error: string | null;
-};
-const status = async (asset: string) => json<Status>(await call("GET", `/v1/assets/${asset}`));
-const register = async (asset: string) => {
-	const res = await call("POST", "/v1/watches", {
-		body: { asset_id: asset, callback_url: `https://receiver.example/${asset}` },
-	});
-	expect(res.status).toBe(201);
-};
-const callTimes = (asset: string) =>
-	world.fakes.upstreamCalls.filter((c) => c.assetId === asset).map((c) => c.at);
-const assetRow = (asset: string) =>
-	runInDurableObject(stubOf(asset), (_o, s) =>
-		s.storage.sql.exec<{ checks: number; next_check_at: number | null }>("SELECT * FROM asset").one(),
-	);
-
-/** Replaces a method of a class's prototype for one test (the objects share the tests' isolate). */
-const restores: (() => void)[] = [];
-type Method = (...args: unknown[]) => unknown;
-async function patch(ns: DurableObjectNamespace, method: string, f: (original: Method) => Method) {
-	const proto = await runInDurableObject(ns.getByName("global"), (o) => Object.getPrototypeOf(o));
-	const original = proto[method];
-	proto[method] = f(original);
-	restores.push(() => {
-		proto[method] = original;
-	});
-}
-afterEach(() => {
-	for (const r of restores.splice(0)) r();
-});
+const { callTimes, finish, firstGap } = engineHelpers(world);
+restorePatches();
 
 describe("where the checks stand", () => {
 	// Evicting an object takes a few hundred ms in the test runtime.
@@ -71,33 +45,6 @@ describe("where the checks stand", () => {
 		expect((await assetRow(asset)).checks).toBe(1);
 	});
 
-	it("is true after a run that died mid-check: the check is made again at the next plan time", async () => {
-		const asset = unique("crash");
-		world.fakes.script(
-			asset,
-			{ status: "Processing" },
-			{ status: "Processing" },
-			{ hang: true },
-			{ status: "Processing" },
-		);
-		await register(asset);
-		await step(world.vclock, asset);
-		await step(world.vclock, asset);
-		world.vclock.t = (await alarmAt(asset)) as number;
-		const run = runDurableObjectAlarm(stubOf(asset)).catch(() => "aborted");
-		while (world.fakes.callsFor(asset) < 3) await new Promise((r) => setTimeout(r, 5));
-		const { abortAllDurableObjects } = await import("cloudflare:test");
-		await abortAllDurableObjects();
-		await run;
-		// The alarm set first in that run is the next plan time, not a lease 40 s away.
-		const next = (await alarmAt(asset)) as number;
-		expect(next - world.vclock.t).toBeLessThanOrEqual(10_000);
-		await step(world.vclock, asset);
-		const s = await status(asset);
-		expect(s.checks).toBe(world.fakes.callsFor(asset));
-		expect(s).toMatchObject({ status: "Processing", last_error: null });
-	});
-
 	it("a refresh between scheduled checks counts, and the scheduled check stays where it was", async () => {
 		const asset = unique("refresh");
 		world.fakes.script(asset, { status: "Processing" });
@@ -113,35 +60,6 @@ describe("where the checks stand", () => {
 		expect((await status(asset)).checks).toBe(3);
 	});
 });
-
-/** An asset whose first check finds it already finished, `ms` after its CreateTime. */
-async function finish(type: string, ms: number): Promise<void> {
-	const asset = unique("done");
-	const created = world.vclock.t - ms - 1000;
-	world.fakes.script(asset, {
-		status: "Active",
-		data: {
-			AssetType: type,
-			CreateTime: new Date(created).toISOString(),
-			UpdateTime: new Date(created + ms).toISOString(),
-		},
-	});
-	await register(asset);
-	await step(world.vclock, asset);
-}
-
-/** A new asset of `type`, created a second ago: the gap its plan puts after its first check. */
-async function firstGap(type: string): Promise<number> {
-	const asset = unique("fresh");
-	world.fakes.script(asset, {
-		status: "Processing",
-		data: { AssetType: type, CreateTime: new Date(world.vclock.t - 1000).toISOString() },
-	});
-	await register(asset);
-	await step(world.vclock, asset);
-	const s = await status(asset);
-	return Date.parse(s.next_check_at as string) - Date.parse(s.checked_at as string);
-}
 
 // Each of these finishes some 25 assets, one alarm run each.
 describe("the model", { timeout: 30_000 }, () => {
@@ -159,45 +77,6 @@ describe("the model", { timeout: 30_000 }, () => {
 		);
 		expect(stats.upstream.model.find((m) => m.type === type)).toMatchObject({ samples: 25, p50_ms: 264_000 });
 	});
-
-	it("corrupt, it counts as none: the backoff, and the next sample starts it again", async () => {
-		const type = unique("Corrupt");
-		for (let i = 0; i < 25; i++) await finish(type, 240_000);
-		const model = env.POLL_MODEL.getByName("global");
-		await runInDurableObject(model, (_o, s) => {
-			s.storage.sql.exec('UPDATE models SET model = \'{"v":1,"s":["junk"]}\' WHERE type = ?', type);
-		});
-		await evictDurableObject(model).catch(() => {});
-		forgetSnapshots();
-		world.vclock.advance(61_000);
-		expect(await firstGap(type)).toBe(2000);
-		const stats = await json<{ upstream: { model_problems: { type: string; problem: string }[] } }>(
-			await call("GET", "/v1/stats"),
-		);
-		expect(stats.upstream.model_problems).toContainEqual({ type, problem: expect.stringMatching(/shape/) });
-		await finish(type, 240_000);
-		await evictDurableObject(model).catch(() => {});
-		forgetSnapshots();
-		const after = await json<{
-			upstream: { model: { type: string; samples: number }[]; model_problems: { type: string }[] };
-		}>(await call("GET", "/v1/stats"));
-		expect(after.upstream.model.find((m) => m.type === type)?.samples).toBe(1);
-		expect(after.upstream.model_problems.map((p) => p.type)).not.toContain(type);
-	});
-
-	it("unreachable, it counts as none: the backoff, and the checks go on", async () => {
-		await patch(env.POLL_MODEL as unknown as DurableObjectNamespace, "snapshots", () => async () => {
-			throw new Error("model object unreachable");
-		});
-		forgetSnapshots();
-		const type = unique("Gone");
-		const asset = unique("gone");
-		world.fakes.script(asset, { status: "Processing", data: { AssetType: type } });
-		await register(asset);
-		for (let i = 0; i < 4; i++) await step(world.vclock, asset);
-		const times = callTimes(asset);
-		expect(times.slice(1).map((t, i) => t - (times[i] as number))).toEqual([2000, 3000, 4500]);
-	});
 });
 
 describe("the upstream budget", () => {
@@ -205,7 +84,7 @@ describe("the upstream budget", () => {
 
 	it("well under it, a check takes a lease and the next ones go without asking", async () => {
 		let asks = 0;
-		await patch(
+		await patchMethod(
 			env.UPSTREAM_BUDGET as unknown as DurableObjectNamespace,
 			"acquire",
 			(original) =>
@@ -262,20 +141,5 @@ describe("the upstream budget", () => {
 		);
 		await step(world.vclock, asset);
 		expect((await status(asset)).last_error).toBeNull();
-	});
-
-	it("unreachable, the checks go on at their times, unmetered", async () => {
-		await patch(env.UPSTREAM_BUDGET as unknown as DurableObjectNamespace, "acquire", () => async () => {
-			throw new Error("budget object unreachable");
-		});
-		const asset = unique("unmetered");
-		world.fakes.script(asset, { status: "Processing" });
-		await register(asset);
-		for (let i = 0; i < 5; i++) await step(world.vclock, asset);
-		const times = callTimes(asset);
-		expect(times.slice(1).map((t, i) => t - (times[i] as number))).toEqual([2000, 3000, 4500, 6750]);
-		// An unwatched lookup is not refused for it either.
-		world.fakes.script("unwatched-x", { status: "Processing" });
-		expect((await call("GET", "/v1/assets/unwatched-x")).status).toBe(200);
 	});
 });
