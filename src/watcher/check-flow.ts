@@ -10,6 +10,7 @@
 
 import { clock } from "../core/clock";
 import type { Config } from "../core/config";
+import { jitter } from "../core/jitter";
 import { logEvent } from "../core/log";
 import { publicStatus } from "../core/states";
 import { type CheckOutcome, errorCode } from "../crun/classify";
@@ -53,6 +54,11 @@ export class CheckFlow {
 	private parsed: { text: string | null; plan: Plan | null } = { text: null, plan: null };
 	/** what the last finished check owes the model, sent by the alarm */
 	private sample: { type: string; ms: number } | null = null;
+	/**
+	 * A plan-less check's lease: the run's start and the draw of its first gap, which the plan made
+	 * from its answer reuses (the backoff's first check then lands on the lease: one alarm write).
+	 */
+	private firstGap: { at: number; u: number } | null = null;
 	readonly permits: Permits;
 
 	constructor(
@@ -109,7 +115,10 @@ export class CheckFlow {
 		const p = this.forRun(a, now);
 		if (p.nextCheckAt === null || p.nextCheckAt > now) return p.nextCheckAt;
 		const plan = this.plan(a);
-		return plan ? planSlotAfter(plan, now) : now + this.config().POLL_INITIAL_MS;
+		if (plan) return planSlotAfter(plan, now);
+		const c = this.config();
+		this.firstGap = { at: now, u: clock.random() };
+		return now + Math.max(1, Math.min(c.POLL_MAX_MS, jitter(c.POLL_INITIAL_MS, this.firstGap.u)));
 	}
 
 	/**
@@ -177,8 +186,10 @@ export class CheckFlow {
 			? await checkAsset(crun, a.asset_id)
 			: { kind: "operator", code: 401, error: "CRUN_API_KEY is not configured" };
 		const fresh = this.store.asset() as AssetRow;
+		// A scheduled first check anchors its plan where its run began (where its lease counts from).
+		const anchor = !forced && this.firstGap ? this.firstGap.at : calledAt;
 		const newPlan = wantsPlan(fresh, this.plan(fresh), outcome)
-			? await this.newPlan(fresh, outcome, calledAt)
+			? await this.newPlan(fresh, outcome, anchor)
 			: null;
 		this.apply(outcome, forced ? await this.current(fresh) : progress, newPlan, calledAt, forced);
 		// After the answer is stored: an error is eventful anyway, and the budget must not hold it up.
@@ -190,6 +201,8 @@ export class CheckFlow {
 	/** A plan anchored at this check: the adaptive one from the type's model, or the backoff. */
 	private async newPlan(a: AssetRow, outcome: CheckOutcome, at: number): Promise<Plan> {
 		const c = this.config();
+		const first = this.firstGap?.at === at ? this.firstGap : null;
+		this.firstGap = null;
 		const u = outcome.kind === "ok" ? outcome.asset : null;
 		const model =
 			c.POLL_STRATEGY === "adaptive" && u ? await typeSnapshot(this.env, modelKey(u.assetType)) : null;
@@ -201,7 +214,7 @@ export class CheckFlow {
 			ageMs: Number.isFinite(created) && created <= at ? at - created : null,
 			model,
 			settings: pollSettings(c),
-			dice: () => clock.random(),
+			dice: (slot) => (slot === 0 && first ? first.u : clock.random()),
 		});
 	}
 
