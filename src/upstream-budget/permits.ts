@@ -1,14 +1,14 @@
 // The callers' side of the upstream budget: what an asset object (its checks, its forced
 // refreshes, its unwatched lookups) does before and after an asset-info call. It keeps the open
 // lease it was given in memory (lost on eviction, which costs one more ask at the next check),
-// waits in-run for a turn within the horizon and asks again then, and reports every error code
-// the upstream answered.
+// waits in-run for a permit's time or a turn within the horizon, and reports every error code the
+// upstream answered.
 // The budget being unreachable never stops a call: it goes ahead unmetered, on its schedule.
 
 import { clock } from "../core/clock";
 import { loadConfig } from "../core/config";
 import { errorText, logEvent } from "../core/log";
-import { HORIZON_MS } from "./policy";
+import { HORIZON_MS, TOLERANCE_MS } from "./policy";
 import { upstreamBudget } from "./upstream-budget";
 
 /** An interactive call (a lookup or a refresh someone waits for) waits at most this long for a slot. */
@@ -67,6 +67,11 @@ export class Permits {
 			}
 			if (grant.kind === "go") {
 				if (grant.lease) this.leaseUntil = grant.lease.until;
+				if (grant.at > clock.now()) {
+					await sleep(grant.at - clock.now());
+					// Woken late for its turn: going now would bunch with the calls after it.
+					if (clock.now() - grant.at > TOLERANCE_MS) continue;
+				}
 				return { kind: "go" };
 			}
 			const wait = grant.until - clock.now();

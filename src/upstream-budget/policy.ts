@@ -5,9 +5,10 @@
 //     rate it declared;
 //   - metered calls: otherwise each call asks. Calls are paced at the current rate (GCRA with a
 //     tolerance of TOLERANCE_MS, so no 1 s window holds more than rate + rate·0.1 + 1), the
-//     earliest due first among the callers that are there; a permit is always for now, and one
-//     that must wait is told when its turn should come (from its rank and the rate) and asks
-//     again then, so a change of the rate moves every waiting call at its next ask. Nothing is
+//     earliest due first among the callers that are there; a permit is for a time at most a second
+//     ahead (a caller that wakes late for it asks again, so calls never bunch), and one that must
+//     wait longer is told when its turn should come (from its rank and the rate) and asks again
+//     then, so a change of the rate moves every waiting call at its next ask. Nothing is
 //     dropped or starved: a caller back at its turn goes before any later-due one, and one that
 //     does not come back holds nobody up.
 // A 429 or 455 halves the rate at once, once per congestion event (a call made within a second of
@@ -54,7 +55,7 @@ export type AcquireRequest = {
 };
 
 export type Grant =
-	/** call now (`at`); with a lease, keep checking on the plan until `until` without asking */
+	/** call at `at` (now, or within the horizon); with a lease, keep checking on the plan until `until` */
 	| { kind: "go"; at: number; lease: { until: number } | null }
 	/** ask again at `until`, when this caller's turn should come */
 	| { kind: "wait"; until: number };
@@ -153,13 +154,13 @@ export class Budget {
 			(w) => before(w, me) && w.back <= now + spacing && w.back >= now - LATE_GRACE_MS,
 		).length;
 		const ready = Math.max(now, this.tat - TOLERANCE_MS);
-		// A permit is for now, never for later: a caller woken late (a busy runtime) asks again
-		// rather than going in a bunch with others.
-		if (ahead === 0 && ready <= now) {
+		// A permit within the horizon is for its time on the pace; the caller waits for it, and one
+		// that wakes late for it (a busy runtime) asks again rather than going in a bunch.
+		if (ahead === 0 && ready - now <= HORIZON_MS) {
 			this.waiting.delete(r.ticket);
-			this.tat = Math.max(this.tat, now) + spacing;
-			this.grants.push(now);
-			return { kind: "go", at: now, lease: null };
+			this.tat = Math.max(this.tat, ready) + spacing;
+			this.grants.push(ready);
+			return { kind: "go", at: ready, lease: null };
 		}
 		// Its turn, from its rank among the waiting callers still expected (not late for their own
 		// turn), at today's pace. Within the horizon the caller waits for it in-run; beyond, it comes
