@@ -2,8 +2,10 @@
 // local runtime (the bundled worker under miniflare/workerd, state persisted on disk) against the
 // Crun simulator and a callback receiver on loopback. A benchmark, not a test: it asserts nothing,
 // prints a table and writes bench/results.json. bench/README.md says what each figure means.
-// `npm run bench -- simulate` runs only the first section, the pure schedule simulator (a second);
-// `npm run bench -- outage` only the receiver outage (about 1.5 min; it updates results.json's entry).
+// `npm run bench -- simulate` runs only the pure schedule simulator (a second), `-- cost` only the
+// cost meter (whole lifecycles inside workerd, ~30 s), `-- budget` only the upstream budget (~2 min),
+// `-- outage` only the receiver outage (about 1.5 min); each updates its own entry of results.json.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -11,6 +13,7 @@ import autocannon from "autocannon";
 import { startCrunSim } from "../sim/crun.mjs";
 import { startReceiver } from "../sim/receiver.mjs";
 import { localSecrets, ROOT, startRuntime } from "../test/e2e/harness.mjs";
+import { BUDGET, measureBudget } from "./budget.mjs";
 
 // ---- settings (stated in the output) ---------------------------------------------------------
 
@@ -20,6 +23,11 @@ const VARS = {
 	POLL_MAX_MS: "5000",
 	POLL_BACKOFF: "1.5",
 	ALLOW_PRIVATE_CALLBACKS: "loopback",
+	// These sections measure the service's own speed and delay: the growing interval (what the
+	// flips below are spread over) and no upstream budget (500 assets at these intervals want more
+	// than 20 calls/s; the budget section measures that on its own).
+	POLL_STRATEGY: "backoff",
+	UPSTREAM_MAX_RPS: "0",
 };
 /**
  * The rate limit is on, as deployed: every /v1 request asks the RATE_LIMITER binding. Its limit is
@@ -400,11 +408,179 @@ async function scheduleSimulation() {
 	}
 }
 
+// ---- the cost meter: whole lifecycles inside workerd (test/cost/lifecycle.test.ts) ----------
+
+/** Published prices (USD): Durable Objects (SQLite rows, requests) and Workers Standard requests. */
+const PRICES = {
+	rowWritten: 1 / 1e6,
+	rowRead: 0.001 / 1e6,
+	doRequest: 0.15 / 1e6,
+	workersRequest: 0.3 / 1e6,
+};
+
+/** What one lifecycle costs at PRICES; one Workers request per asset (its registration). */
+function bill(l) {
+	const rowsRead = Object.values(l.perClass).reduce((n, c) => n + c.rowsRead, 0);
+	return (
+		l.rowsWritten * PRICES.rowWritten +
+		rowsRead * PRICES.rowRead +
+		l.requests * PRICES.doRequest +
+		PRICES.workersRequest
+	);
+}
+
+/** Runs the cost test and reads its COST_JSON line; an error instead when it could not run. */
+function costMeter() {
+	const run = spawnSync(
+		process.execPath,
+		[
+			join(ROOT, "node_modules", "vitest", "vitest.mjs"),
+			"run",
+			"--project",
+			"worker",
+			"test/cost/lifecycle.test.ts",
+		],
+		{ cwd: ROOT, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" }, maxBuffer: 64 * 1024 * 1024 },
+	);
+	const line = `${run.stdout}\n${run.stderr}`.split("\n").find((l) => l.includes("COST_JSON "));
+	if (!line)
+		return { error: `the cost test printed no figures (exit ${run.status}): ${run.stderr.slice(-2000)}` };
+	const cost = JSON.parse(line.slice(line.indexOf("COST_JSON ") + "COST_JSON ".length));
+	cost.prices = PRICES;
+	for (const l of cost.lifecycles) l.bill_per_10k = Math.round(bill(l) * 10_000 * 1000) / 1000;
+	cost.passed = run.status === 0;
+	return cost;
+}
+
+function costReport(c) {
+	if (c.error) return `cost meter: ${c.error}`;
+	const classes = ["AssetWatcher", "WatchIndex", "TokenQuota", "PollModel", "UpstreamBudget"];
+	const lines = [
+		"cost meter (test/cost/lifecycle.test.ts inside workerd: register → checks → Active → one delivered callback → purge; production poll settings; one watch; backoff: a type the model has not learned; adaptive: one it has, 200 videos of median 5 min):",
+		"",
+		"| lifecycle | plan | checks | rows written | DO requests | bill per 10,000 assets |",
+		"| --- | --- | ---: | ---: | ---: | ---: |",
+		...c.lifecycles.map(
+			(l) =>
+				`| ${l.minutes} min | ${l.plan} | ${l.checks} | ${l.rowsWritten} | ${l.requests} | $${l.bill_per_10k.toFixed(3)} |`,
+		),
+		"",
+		"rows written (SQL + alarm writes) / calls in (RPC + alarm runs) per class, the 5-minute backoff lifecycle:",
+		`${classes
+			.map((k) => {
+				const x = c.lifecycles.find((l) => l.minutes === 5 && l.plan === "backoff")?.perClass[k];
+				return x ? `${k} ${x.rowsWritten + x.alarmWrites} / ${x.calls + x.alarms}` : null;
+			})
+			.filter(Boolean)
+			.join(" · ")}`,
+		`rows per extra uneventful check: ${c.assetPerCheck.toFixed(2)} in the asset object (its alarm), ${c.perCheck.toFixed(3)} with the index's heartbeat; DO requests per extra check ${c.requestsPerCheck.toFixed(2)}; fixed rows per lifecycle ${c.fixed.toFixed(1)} (TokenQuota's 3 included), fixed requests ${c.fixedRequests.toFixed(1)}`,
+		"bill: rows written $1/M, rows read $0.001/M, DO requests $0.15/M, one Workers request per asset (its registration) $0.30/M; left out: DO duration (GB-s), Workers CPU time, storage (GB-month), the cron's sweep runs (a cost per run, not per asset: see docs/scale.md).",
+	];
+	return lines.join("\n");
+}
+
+function budgetReport(b) {
+	if (b.error) return `upstream budget: ${b.error}`;
+	const f = b.budgeted.first_phase;
+	const t = b.budgeted.tightened;
+	return [
+		`upstream budget: ${BUDGET.assets} assets polling (${BUDGET.vars.POLL_INITIAL_MS} ms → ${BUDGET.vars.POLL_MAX_MS} ms, backoff) against the simulator's account limit; UPSTREAM_MAX_RPS=${BUDGET.maxRps}`,
+		"",
+		"| phase | calls | busiest 1 s | mean /s | answered 429 |",
+		"| --- | ---: | ---: | ---: | ---: |",
+		`| upstream at ${BUDGET.upstreamRps}/s, from the first registration (${BUDGET.firstPhaseMs / 1000} s) | ${f.calls} | ${f.peak_1s_exact} | ${f.mean_per_s} | ${pct(f.share_429)} |`,
+		`| tightened to ${BUDGET.tightenedRps}/s: its first 10 s | ${t.first_10s.calls} | ${t.first_10s.peak_1s} | ${t.first_10s.mean_per_s} | ${pct(t.first_10s.share_429)} |`,
+		`| tightened to ${BUDGET.tightenedRps}/s: from 10 s to ${BUDGET.secondPhaseMs / 1000} s | ${t.after_10s.calls} | ${t.after_10s.peak_1s} | ${t.after_10s.mean_per_s} | ${pct(t.after_10s.share_429)} |`,
+		`| no budget (UPSTREAM_MAX_RPS=0), upstream at ${BUDGET.upstreamRps}/s (${BUDGET.baselineMs / 1000} s) | ${b.baseline.calls} | ${b.baseline.peak_1s_exact} | ${b.baseline.mean_per_s} | ${pct(b.baseline.share_429)} |`,
+		"",
+		`the budget at the end (GET /v1/stats): rate ${t.budget?.rate_rps} of ${t.budget?.max_rps} calls/s, ${t.budget?.mode}, ${t.budget?.waiting} checks waiting, errors last hour ${JSON.stringify(t.budget?.errors_last_hour ?? {})}`,
+	].join("\n");
+}
+
+const pct = (x) => (x === null || x === undefined ? "—" : `${(x * 100).toFixed(1)} %`);
+
+/** Issue 11's targets from this run's figures. */
+function targets(r) {
+	const rows = [];
+	const sim = r.simulate?.rows;
+	const find = (scenario, strategy) => sim?.find((x) => x.scenario === scenario && x.strategy === strategy);
+	if (r.cost && !r.cost.error) {
+		const five = r.cost.lifecycles.find((l) => l.minutes === 5 && l.plan === "backoff");
+		const fiveAdaptive = r.cost.lifecycles.find((l) => l.minutes === 5 && l.plan === "adaptive");
+		rows.push([
+			"rows written per extra uneventful check (SQL + setAlarm)",
+			"≤ 1",
+			`${r.cost.assetPerCheck.toFixed(2)} (asset object); ${r.cost.perCheck.toFixed(3)} with the index heartbeat`,
+		]);
+		rows.push([
+			"fixed rows per lifecycle (register → Active → delivered, one watch)",
+			"≤ 25",
+			`${r.cost.fixed.toFixed(1)} (3 of them TokenQuota's)`,
+		]);
+		rows.push([
+			"bill per 10,000 five-minute assets",
+			"≤ $0.30",
+			`$${five.bill_per_10k.toFixed(3)} (backoff plan); $${fiveAdaptive?.bill_per_10k.toFixed(3)} (adaptive, model learned)`,
+		]);
+	}
+	if (sim) {
+		const ratio = (s, st, key) =>
+			(find(s, st)?.[key] ?? Number.NaN) / (find(s, "backoff")?.[key] ?? Number.NaN);
+		rows.push([
+			"slow type (videos): calls ÷ backoff's at delay ≤ backoff's, or delay ÷ backoff's at its calls",
+			"≤ 0.5",
+			`calls ${ratio("slow", "adaptive", "callsPerAsset").toFixed(2)} at delay ${ratio("slow", "adaptive", "meanDelayMs").toFixed(2)}`,
+		]);
+		rows.push([
+			"quick type (images): mean delay ÷ backoff's, at calls ≤ backoff's",
+			"≤ 0.5",
+			`delay ${ratio("quick", "adaptive", "meanDelayMs").toFixed(2)} at calls ${ratio("quick", "adaptive", "callsPerAsset").toFixed(2)}`,
+		]);
+		rows.push([
+			"worst delay after an asset finishes",
+			"≤ POLL_MAX_MS",
+			`${(Math.max(...sim.map((x) => x.maxDelayMs)) / 1000).toFixed(1)} s (POLL_MAX_MS 60 s)`,
+		]);
+	}
+	if (r.budget && !r.budget.error) {
+		const f = r.budget.budgeted.first_phase;
+		rows.push([
+			"calls/s to the upstream under UPSTREAM_MAX_RPS, any 1 s window",
+			`≤ 1.3 × ${BUDGET.maxRps} = ${1.3 * BUDGET.maxRps}`,
+			`${f.peak_1s_exact} (${(f.peak_1s_exact / BUDGET.maxRps).toFixed(2)} ×); without a budget ${r.budget.baseline.peak_1s_exact}`,
+		]);
+		rows.push([
+			"share of calls answered 429 when the upstream tightens below the budget, after 10 s",
+			"≤ 20 %",
+			`${pct(r.budget.budgeted.tightened.after_10s.share_429)} (first 10 s: ${pct(r.budget.budgeted.tightened.first_10s.share_429)}); without a budget ${pct(r.budget.baseline.share_429)}`,
+		]);
+	}
+	return rows;
+}
+
+function targetsReport(rows) {
+	const w = Math.max(...rows.map(([k]) => k.length));
+	return [
+		"issue 11's targets, from this run:",
+		"",
+		`| ${"figure".padEnd(w)} | target | this run |`,
+		`| ${"-".repeat(w)} | --- | --- |`,
+		...rows.map(([k, t, v]) => `| ${k.padEnd(w)} | ${t} | ${v} |`),
+	].join("\n");
+}
+
+const only = process.argv.slice(2);
 log("schedule simulator (backoff, fixed and adaptive over five distributions)");
 const simulation = await scheduleSimulation();
-if (process.argv.slice(2).includes("simulate")) {
+if (only.includes("simulate")) {
 	console.log(simulation.report ?? simulation.error);
 	process.exit(simulation.report ? 0 : 1);
+}
+log("cost meter: whole lifecycles inside workerd (test/cost/lifecycle.test.ts)");
+const cost = costMeter();
+if (only.includes("cost")) {
+	console.log(costReport(cost));
+	process.exit(cost.error ? 1 : 0);
 }
 
 // ---- the receiver outage: what a dead receiver costs, and how soon it is caught up -------------
@@ -566,7 +742,17 @@ const results = {
 	machine: machine(),
 	settings: {},
 	simulate: simulation.run ?? { error: simulation.error },
+	cost,
 };
+
+if (only.includes("budget")) {
+	const budget = await measureBudget({ log, persistRoot }).catch((err) => ({
+		error: err?.stack ?? String(err),
+	}));
+	console.log(budgetReport(budget));
+	await Promise.allSettled([crun.close(), rx.close()]);
+	process.exit(budget.error ? 1 : 0);
+}
 
 async function shutdown() {
 	for (const handle of [...live]) await handle.dispose();
@@ -786,6 +972,11 @@ try {
 
 	// ---- a receiver down for a minute, on a fresh runtime ----
 	results.receiver_outage = await receiverOutage(startBenchRuntime);
+	await [...live].at(-1)?.dispose();
+
+	// ---- the upstream budget: 400 assets against the simulator's account-wide limit ----
+	log("upstream budget: 400 assets against a rate-limited simulator");
+	results.budget = await measureBudget({ log, persistRoot });
 } catch (err) {
 	console.error(
 		`bench failed: ${err?.stack ?? err}\nthe runtime's last stderr lines:\n${stderrTail.join("\n")}`,
@@ -865,6 +1056,10 @@ console.log(`| ${"figure".padEnd(width)} | value |`);
 console.log(`| ${"-".repeat(width)} | --- |`);
 for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);
 console.log(`\n${simulation.report ?? `schedule simulator: ${simulation.error}`}`);
+console.log(`\n${costReport(r.cost)}`);
+console.log(`\n${budgetReport(r.budget)}`);
+r.targets = targets(r).map(([figure, target, value]) => ({ figure, target, value }));
+console.log(`\n${targetsReport(targets(r))}`);
 r.total_s = (Date.now() - t0) / 1000;
 writeFileSync(join(ROOT, "bench", "results.json"), resultsJson(r));
 console.log(`\n(${fmt(r.total_s)} s; written to bench/results.json)`);

@@ -3,8 +3,10 @@
 import { app } from "./app";
 import { sweep } from "./sweep/sweep";
 
+export { PollModel } from "./poll-model/poll-model";
 export { ReceiverDirectory } from "./receivers/receiver-directory";
 export { ReceiverOrigin } from "./receivers/receiver-origin";
+export { UpstreamBudget } from "./upstream-budget/upstream-budget";
 export { WatchIndex } from "./watch-index/watch-index";
 export { AssetWatcher } from "./watcher/asset-watcher";
 

@@ -186,7 +186,7 @@ export interface paths {
         };
         /**
          * Counts for your watches
-         * @description The calling token's watches by state, the assets it watches by upstream status, and the most overdue check among them. Read from the service's index, which follows the assets within moments; watches of purged assets are not counted.
+         * @description The calling token's watches by state, the assets it watches by upstream status, and the most overdue check among them. Read from the service's index, which follows the assets within moments; watches of purged assets are not counted. `upstream` is the deployment's, not the token's: the shared upstream budget (rate, waiting checks, errors by code over the last hour) and the processing-time model per AssetType.
          */
         get: operations["getStats"];
         put?: never;
@@ -907,7 +907,52 @@ export interface components {
                 overdue_ms: number;
             } | null;
             index_shards: number;
+            upstream: components["schemas"]["UpstreamStats"];
             as_of: string;
+        };
+        UpstreamStats: {
+            /**
+             * @description Unlike the counts above, this is the whole deployment's (every token's assets together); it names no asset
+             * @enum {string}
+             */
+            scope: "deployment";
+            /** @description null when UPSTREAM_MAX_RPS is 0, or the budget did not answer */
+            budget: {
+                /** @description UPSTREAM_MAX_RPS */
+                max_rps: number;
+                /** @description The rate asset-info calls are paced at now: halved by each 429 or 455, climbing back gradually */
+                rate_rps: number;
+                /**
+                 * @description `open` while the deployment is well under the rate (assets check on their plans without asking), else `metered` (each call asks for a slot)
+                 * @enum {string}
+                 */
+                mode: "open" | "metered";
+                /** @description Checks holding a slot further than a second ahead */
+                waiting: number;
+                open_leases: number;
+                /** @description What the open leases' plans call per second */
+                committed_rps: number;
+                last_halved_at: string | null;
+                /** @description Upstream errors by code (or `timeout`, `network`, `bad_body`) over the last hour */
+                errors_last_hour: {
+                    [key: string]: number;
+                };
+            } | null;
+            /** @description The processing-time model per AssetType, as it is now (new plans read it at most a minute late); a type with fewer than 20 samples plans with the backoff */
+            model: {
+                /** @description The upstream's AssetType (`unknown` when it sent none) */
+                type: string;
+                /** @description Finished assets in the model's window (at most 200) */
+                samples: number;
+                p10_ms: number | null;
+                p50_ms: number | null;
+                p90_ms: number | null;
+            }[];
+            /** @description Stored models that could not be read (each counts as empty until it learns again) */
+            model_problems: {
+                type: string;
+                problem: string;
+            }[];
         };
         /**
          * @example {
@@ -1959,7 +2004,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A required secret is missing or invalid (`not_configured`, naming it, never its value) */
+            /** @description A required secret is not configured (`not_configured`), or a check was needed and the deployment's upstream budget had no turn for it within 5 s (`upstream_busy`, with `Retry-After`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1968,14 +2013,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "not_configured",
-                     *         "message": "the service is not configured: missing CRUN_API_KEY",
-                     *         "details": {
-                     *           "missing": [
-                     *             "CRUN_API_KEY"
-                     *           ],
-                     *           "invalid": []
-                     *         }
+                     *         "code": "upstream_busy",
+                     *         "message": "the service's upstream budget is spent just now; try again shortly"
                      *       }
                      *     }
                      */

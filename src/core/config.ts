@@ -53,6 +53,10 @@ const varsSchema = z.object({
 	RECEIVER_TRIP_FAILURES: intVar(1, 10_000).default(10),
 	/** while an origin is paused, one probe attempt per this many seconds */
 	RECEIVER_PROBE_S: intVar(1, 86_400).default(60),
+	/** where checks go (docs/polling.md) */
+	POLL_STRATEGY: z.enum(["adaptive", "backoff"]).default("adaptive"),
+	/** asset-info calls per second for the whole deployment (0: no budget); src/upstream-budget/ */
+	UPSTREAM_MAX_RPS: z.coerce.number().min(0).max(100_000).default(20),
 });
 
 const webhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be whsec_ followed by base64");

@@ -17,16 +17,26 @@ export interface UpstreamAsset {
 	message: string | null;
 }
 
+/**
+ * The errors are counted by `code` (the upstream's code, or `timeout`, `network`, `bad_body`) for
+ * the dashboard's "errors by code"; an outcome made up locally (no call made) has none.
+ */
 export type CheckOutcome =
 	| { kind: "ok"; asset: UpstreamAsset }
 	/** network trouble, timeouts, 5xx, 501, 505, unreadable bodies: keep the schedule */
-	| { kind: "transient"; error: string }
-	| { kind: "rate_limited"; error: string; retryAfterMs: number | null }
-	| { kind: "maintenance"; error: string; retryAfterMs: number | null }
+	| { kind: "transient"; error: string; code?: string }
+	| { kind: "rate_limited"; error: string; retryAfterMs: number | null; code?: string }
+	| { kind: "maintenance"; error: string; retryAfterMs: number | null; code?: string }
 	/** 401/402: the operator must act; keep watching slowly, never expire for it */
 	| { kind: "operator"; error: string; code: 401 | 402 }
-	| { kind: "not_found"; error: string }
-	| { kind: "invalid"; error: string };
+	| { kind: "not_found"; error: string; code?: string }
+	| { kind: "invalid"; error: string; code?: string };
+
+/** The code an error outcome is counted under, or null (a good answer, or no call was made). */
+export function errorCode(o: CheckOutcome): string | null {
+	if (o.kind === "ok" || o.code === undefined) return null;
+	return String(o.code);
+}
 
 /** Accepts ISO-8601 strings and Unix seconds (number or numeric string); returns ISO or null. */
 export function normalizeTime(value: unknown): string | null {
@@ -55,20 +65,21 @@ function excerpt(text: string): string {
 
 function errorFor(code: number, message: string | null, retryAfterMs: number | null): CheckOutcome {
 	const error = `upstream ${code}${message ? `: ${message}` : ""}`;
+	const c = String(code);
 	switch (code) {
 		case 401:
 		case 402:
 			return { kind: "operator", error, code };
 		case 404:
-			return { kind: "not_found", error };
+			return { kind: "not_found", error, code: c };
 		case 422:
-			return { kind: "invalid", error };
+			return { kind: "invalid", error, code: c };
 		case 429:
-			return { kind: "rate_limited", error, retryAfterMs };
+			return { kind: "rate_limited", error, retryAfterMs, code: c };
 		case 455:
-			return { kind: "maintenance", error, retryAfterMs };
+			return { kind: "maintenance", error, retryAfterMs, code: c };
 		default:
-			return { kind: "transient", error };
+			return { kind: "transient", error, code: c };
 	}
 }
 
@@ -122,14 +133,18 @@ export function classifyAnswer(
 	if (errorCode !== null)
 		return errorFor(errorCode, message ?? (envelope || !body ? null : excerpt(body)), retryAfterMs);
 	if (!envelope)
-		return { kind: "transient", error: `unreadable upstream body: ${excerpt(body) || "(empty)"}` };
+		return {
+			kind: "transient",
+			error: `unreadable upstream body: ${excerpt(body) || "(empty)"}`,
+			code: "bad_body",
+		};
 
 	const data = envelope.data;
 	if (data === null || typeof data !== "object" || Array.isArray(data))
-		return { kind: "transient", error: "upstream answer has no data object" };
+		return { kind: "transient", error: "upstream answer has no data object", code: "bad_body" };
 	const d = data as Record<string, unknown>;
 	const status = str(d.Status);
-	if (!status) return { kind: "transient", error: "upstream answer has no Status" };
+	if (!status) return { kind: "transient", error: "upstream answer has no Status", code: "bad_body" };
 	return {
 		kind: "ok",
 		asset: {

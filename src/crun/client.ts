@@ -61,7 +61,8 @@ export async function checkAsset(settings: CrunSettings, assetId: string): Promi
 		const body = await readCapped(res);
 		return classifyAnswer(res.status, res.headers, withoutKey(body, settings.apiKey), clock.now());
 	} catch (err) {
-		return { kind: "transient", error: fetchFailure(err, settings).error };
+		const { timedOut, error } = fetchFailure(err, settings);
+		return { kind: "transient", error, code: timedOut ? "timeout" : "network" };
 	}
 }
 

@@ -1,6 +1,6 @@
 // The overview's panels. Each is a small view fed by one data function, the same one an API route
 // answers with; a panel whose data cannot be had says so in its own place and the others still show.
-// A new panel (the receivers, the upstream's health) is one more entry in OVERVIEW_PANELS.
+// A new panel (the receivers, say) is one more entry in OVERVIEW_PANELS.
 
 import type { Child, FC } from "hono/jsx";
 import { HttpError } from "../core/errors";
@@ -138,6 +138,97 @@ export const receivers = definePanel({
 	View: ReceiversView,
 });
 
-// The upstream's health (errors by code, the shared budget, the poll model) joins here once its
-// data function exists.
-export const OVERVIEW_PANELS: readonly Panel[] = [watchesByState, assetsByStatus, mostOverdue, receivers];
+/** A duration as a person reads it: 850 ms, 4.2 s, 5.3 min, 1.5 h. */
+function duration(ms: number | null): string {
+	if (ms === null) return "—";
+	if (ms < 1000) return `${ms} ms`;
+	if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+	if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+	return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/** The upstream's side: the deployment's budget and errors, and the poll model per AssetType. */
+export const upstream = definePanel({
+	title: "Upstream (whole deployment)",
+	load: async (ctx) => (await ctx.stats()).upstream,
+	View: ({ data }) => {
+		const errors = Object.entries(data.budget?.errors_last_hour ?? {}).sort(([, a], [, b]) => b - a);
+		return (
+			<div>
+				{data.budget ? (
+					<p>
+						budget <strong>{data.budget.rate_rps}</strong> of {data.budget.max_rps} calls/s ·{" "}
+						<Badge value={data.budget.mode} /> · <strong>{data.budget.waiting}</strong> waiting
+					</p>
+				) : (
+					<p class="muted">No budget: UPSTREAM_MAX_RPS is 0, or the budget did not answer.</p>
+				)}
+				<table>
+					<thead>
+						<tr>
+							<th>error (last hour)</th>
+							<th class="num">count</th>
+						</tr>
+					</thead>
+					<tbody>
+						{errors.length === 0 ? (
+							<tr>
+								<td class="muted">none</td>
+								<td class="num">0</td>
+							</tr>
+						) : (
+							errors.map(([code, n]) => (
+								<tr>
+									<td class="mono">{code}</td>
+									<td class="num">{n}</td>
+								</tr>
+							))
+						)}
+					</tbody>
+				</table>
+				<table>
+					<thead>
+						<tr>
+							<th>type</th>
+							<th class="num">samples</th>
+							<th class="num">p10</th>
+							<th class="num">p50</th>
+							<th class="num">p90</th>
+						</tr>
+					</thead>
+					<tbody>
+						{data.model.length === 0 ? (
+							<tr>
+								<td class="muted" colspan={5}>
+									nothing learned yet: plans use the backoff
+								</td>
+							</tr>
+						) : (
+							data.model.map((m) => (
+								<tr>
+									<td>{m.type}</td>
+									<td class="num">{m.samples}</td>
+									<td class="num">{duration(m.p10_ms)}</td>
+									<td class="num">{duration(m.p50_ms)}</td>
+									<td class="num">{duration(m.p90_ms)}</td>
+								</tr>
+							))
+						)}
+					</tbody>
+				</table>
+				{data.model_problems.length > 0 ? (
+					<p class="muted">{`Unreadable models (read as empty): ${data.model_problems.map((p) => p.type).join(", ")}`}</p>
+				) : null}
+				<p class="muted">Every token's calls together; a type plans from its model from 20 samples on.</p>
+			</div>
+		);
+	},
+});
+
+export const OVERVIEW_PANELS: readonly Panel[] = [
+	watchesByState,
+	assetsByStatus,
+	mostOverdue,
+	upstream,
+	receivers,
+];

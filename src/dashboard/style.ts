@@ -45,7 +45,9 @@ pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; 
   overflow: auto; max-height: 420px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600;
   border: 1px solid currentColor; white-space: nowrap; }
-.s-delivered, .s-Active, .s-ok, .s-healthy { color: var(--ok); }
+.s-delivered, .s-Active, .s-ok, .s-healthy, .s-open { color: var(--ok); }
+.s-metered { color: var(--warn); }
+.card table + table { margin-top: 12px; }
 .s-watching, .s-notifying, .s-Processing, .s-failing { color: var(--accent); }
 .s-failed, .s-Failed, .s-bad, .s-paused { color: var(--bad); }
 .s-cancelled, .s-skipped, .s-Unknown { color: var(--idle); }

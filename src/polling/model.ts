@@ -122,9 +122,10 @@ export function snapshot(type: string, model: TypeModel): TypeSnapshot {
 		const q = Math.round(quantile(sorted, p));
 		knots.push(knots.length === 0 ? q : Math.max(q, (knots.at(-1) ?? 0) + 1));
 	}
-	// KNOT_PROBABILITIES holds i/20 for i < 20, then 0.99.
-	const at = (i: number) => knots[i] ?? null;
-	return { type, samples: sorted.length, knots, p10: at(2), p50: at(10), p90: at(18), p99: at(20) };
+	// The shown quantiles are the durations themselves, not the knots nudged apart (40 samples of
+	// 3 s have a p90 of 3 s, not 3.018 s).
+	const at = (p: number) => Math.round(quantile(sorted, p));
+	return { type, samples: sorted.length, knots, p10: at(0.1), p50: at(0.5), p90: at(0.9), p99: at(0.99) };
 }
 
 /** Enough samples to plan from. */

@@ -31,37 +31,62 @@ export type PlanRequest = {
 	model: TypeSnapshot | null;
 	settings: PollSettings;
 	checkCostMs?: number;
+	/**
+	 * The plan's dice: a uniform number in [0, 1) per slot. By default seeded from the asset id and
+	 * the anchor (the same inputs give the same plan anywhere); the asset object passes its clock's
+	 * randomness, since it stores the plan it makes and tests pin that randomness.
+	 */
+	dice?: Dice;
 };
 
+/** A uniform number in [0, 1) for one slot of a plan (a check's index, or "tail"). */
+export type Dice = (slot: number | string) => number;
+
+const seeded =
+	(assetId: string, anchor: number): Dice =>
+	(slot) =>
+		seededUnit(assetId, anchor, slot);
+
 export function planChecks(req: PlanRequest): Plan {
+	const dice = req.dice ?? seeded(req.assetId, req.anchor);
 	switch (req.strategy) {
 		case "fixed":
-			return planFixed(req.assetId, req.anchor, req.settings);
+			return planFixed(req.assetId, req.anchor, req.settings, dice);
 		case "backoff":
-			return planBackoff(req.assetId, req.anchor, req.settings);
+			return planBackoff(req.assetId, req.anchor, req.settings, dice);
 		case "adaptive":
 			if (!isUsable(req.model))
-				return { ...planBackoff(req.assetId, req.anchor, req.settings), basis: "few_samples" };
-			return planAdaptive(req.assetId, req.anchor, req.ageMs, req.model, req.settings, req.checkCostMs);
+				return { ...planBackoff(req.assetId, req.anchor, req.settings, dice), basis: "few_samples" };
+			return planAdaptive(req.assetId, req.anchor, req.ageMs, req.model, req.settings, req.checkCostMs, dice);
 	}
 }
 
 /** POLL_INITIAL_MS · POLL_BACKOFF^k (±10 %, never above POLL_MAX_MS) until the cap, then the cap. */
-export function planBackoff(assetId: string, anchor: number, s: PollSettings): Plan {
+export function planBackoff(
+	assetId: string,
+	anchor: number,
+	s: PollSettings,
+	dice: Dice = seeded(assetId, anchor),
+): Plan {
 	const times: number[] = [];
 	let at = anchor;
 	let k = 0;
 	while (times.length < MAX_PLAN_POINTS && pollInterval(k, s) < s.maxMs) {
-		at += Math.max(1, Math.min(s.maxMs, jitter(pollInterval(k, s), seededUnit(assetId, anchor, k))));
+		at += Math.max(1, Math.min(s.maxMs, jitter(pollInterval(k, s), dice(k))));
 		times.push(at);
 		k++;
 	}
-	const tailMs = tailGap(pollInterval(k, s), s.maxMs, seededUnit(assetId, anchor, "tail"));
+	const tailMs = tailGap(pollInterval(k, s), s.maxMs, dice("tail"));
 	return { rule: "backoff", basis: "schedule", anchor, times, tailMs };
 }
 
-export function planFixed(assetId: string, anchor: number, s: PollSettings): Plan {
-	const tailMs = tailGap(s.maxMs, s.maxMs, seededUnit(assetId, anchor, "tail"));
+export function planFixed(
+	assetId: string,
+	anchor: number,
+	s: PollSettings,
+	dice: Dice = seeded(assetId, anchor),
+): Plan {
+	const tailMs = tailGap(s.maxMs, s.maxMs, dice("tail"));
 	return { rule: "fixed", basis: "schedule", anchor, times: [], tailMs };
 }
 
@@ -115,19 +140,18 @@ export function planAdaptive(
 	model: TypeSnapshot,
 	s: PollSettings,
 	checkCostMs = CHECK_COST_MS,
+	dice: Dice = seeded(assetId, anchor),
 ): Plan {
 	const phi = phiOf(hazardBins(model));
 	const step = Math.sqrt(2 * checkCostMs);
 	const floor = Math.min(s.initialMs, s.maxMs);
-	const tailMs = tailGap(s.maxMs, s.maxMs, seededUnit(assetId, anchor, "tail"));
+	const tailMs = tailGap(s.maxMs, s.maxMs, dice("tail"));
 	const times: number[] = [];
 	let age = Math.max(0, ageMs ?? 0);
 	let at = anchor;
 	while (times.length < MAX_PLAN_POINTS && age < phi.horizon) {
 		const keller = Math.min(phi.inverse(phi.at(age) + step), phi.horizon) - age;
-		const gap = Math.round(
-			Math.min(s.maxMs, Math.max(floor, jitter(keller, seededUnit(assetId, anchor, times.length)))),
-		);
+		const gap = Math.round(Math.min(s.maxMs, Math.max(floor, jitter(keller, dice(times.length)))));
 		at += gap;
 		age += gap;
 		times.push(at);

@@ -128,6 +128,13 @@ assets.openapi(
 				message: "the upstream could not be checked (upstream timed out after 10000 ms)",
 			}),
 			...commonErrors,
+			503: errorResponse(
+				"A required secret is not configured (`not_configured`), or a check was needed and the deployment's upstream budget had no turn for it within 5 s (`upstream_busy`, with `Retry-After`)",
+				{
+					code: "upstream_busy",
+					message: "the service's upstream budget is spent just now; try again shortly",
+				},
+			),
 		},
 	}),
 	async (c) => {

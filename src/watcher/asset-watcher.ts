@@ -2,9 +2,10 @@
 // with one alarm, and delivers every owed callback. All state is in SQLite (store.ts) and each
 // change is written before the side effect that depends on it (leases on checks and deliveries),
 // so an alarm re-run after a crash at any point sends at most a duplicate and never loses anything.
-// This class is the object's table of contents: its RPC methods, its alarm and how it is armed,
-// and the one check in flight; what a check or an attempt means is decided by pure planners
-// (check-plan.ts, delivery-flow.ts).
+// This class is the object's table of contents: its RPC methods, its alarm and how it is armed;
+// the checks are the check flow's (check-flow.ts: where they stand, the budget, the plan), the
+// deliveries the delivery flow's, and what a check or an attempt means is decided by pure
+// planners (check-plan.ts, delivery-flow.ts).
 
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "../core/clock";
@@ -12,15 +13,19 @@ import { type Config, loadConfig } from "../core/config";
 import { newWatchId } from "../core/ids";
 import { errorText, logEvent } from "../core/log";
 import { countedEnv, countingObjectCalls, noteObjectCall } from "../core/object-calls";
-import { publicStatus } from "../core/states";
-import type { CheckOutcome } from "../crun/classify";
-import { type CrunSettings, checkAsset, crunSettings } from "../crun/client";
 import { maxAttempts } from "../delivery/retry-policy";
+import { teachModel } from "../poll-model/snapshots";
 import type { IndexKey } from "../watch-index/watch-index";
-import { planCheck } from "./check-plan";
+import { budgetedCall, CheckFlow } from "./check-flow";
 import { Deliveries, type OriginRef, type ProbeAnswer } from "./delivery-flow";
 import { publishToIndex, removeFromIndex } from "./index-sync";
-import { type LookupAnswer, lookupWatched, UnwatchedLookups, type WatchedAsset } from "./lookup";
+import {
+	type LookupAnswer,
+	lookupWatched,
+	UnwatchedLookups,
+	upstreamBusy,
+	type WatchedAsset,
+} from "./lookup";
 import { hasSchema } from "./migrations";
 import { type RedeliveryMatch, redeliveryRefusal } from "./redelivery";
 import { fail, ok, type Result } from "./result";
@@ -47,7 +52,11 @@ export class AssetWatcher extends DurableObject<Env> {
 	});
 	private readonly unwatched = new UnwatchedLookups();
 	private readonly waiters = new StatusWaiters();
-	private checkInFlight: Promise<CheckOutcome> | null = null;
+	private readonly checks = new CheckFlow(this.env, this.ctx.storage, this.store, () => this.config, {
+		statusChanged: () => {
+			this.changed = true;
+		},
+	});
 	private readonly deliveries = new Deliveries(this.store, () => this.env, this.arm.bind(this));
 	/** Something the index shows changed since the last push (memory only: see index-sync.ts). */
 	private changed = false;
@@ -55,12 +64,16 @@ export class AssetWatcher extends DurableObject<Env> {
 	private readonly watchedAsset: WatchedAsset = {
 		store: this.store,
 		waiters: this.waiters,
-		checking: () => this.checkInFlight !== null,
+		checking: () => this.checks.checking(),
+		progress: (a) => this.checks.current(a),
 		forceCheck: async () => {
 			const now = clock.now();
-			await this.check();
+			const outcome = await this.checks.check(true);
+			if (outcome.kind === "busy") return upstreamBusy(outcome);
 			await this.deliveries.due();
 			await this.arm(now);
+			this.ctx.waitUntil(this.teach());
+			return null;
 		},
 	};
 
@@ -74,10 +87,6 @@ export class AssetWatcher extends DurableObject<Env> {
 
 	private get config(): Config {
 		return loadConfig(this.env);
-	}
-
-	private crun(): CrunSettings | null {
-		return crunSettings(this.config);
 	}
 
 	/** How long a started check or attempt holds its slot before a re-run may redo it. */
@@ -123,7 +132,12 @@ export class AssetWatcher extends DurableObject<Env> {
 			return fail(409, "too_many_watches", `this token already has ${tokenFull.live} live watches`);
 
 		const id = newWatchId(input.assetId);
-		this.store.addWatch({ ...input, id, expiresAt: now + this.config.WATCH_TTL_S * 1000 }, now);
+		const { restarted } = this.store.addWatch(
+			{ ...input, id, expiresAt: now + this.config.WATCH_TTL_S * 1000 },
+			now,
+		);
+		// Polling starts afresh (the asset was given up on): where the checks stood is forgotten.
+		if (restarted) this.checks.forget();
 		// One object hop: the alarm, due now, does the first check (or sends what a terminal asset
 		// owes) and pushes the new watch to the index (this instance remembers it changed; an
 		// object evicted before that pushes on its first status change or lease renewal).
@@ -170,7 +184,13 @@ export class AssetWatcher extends DurableObject<Env> {
 		const now = clock.now();
 		const a = this.store.asset();
 		if (!a || !this.store.isWatched())
-			return this.unwatched.lookup(assetId, refresh, now, () => this.crun(), clock.now);
+			return this.unwatched.lookup(
+				assetId,
+				refresh,
+				now,
+				() => budgetedCall(this.checks.permits, this.config),
+				clock.now,
+			);
 		return lookupWatched(this.watchedAsset, a, { refresh, waitMs }, now);
 	}
 
@@ -181,15 +201,26 @@ export class AssetWatcher extends DurableObject<Env> {
 		if (!hasSchema(this.ctx.storage)) return;
 		this.store.ensureSchema();
 		const runAt = clock.now();
-		// A safety net first: if this run dies mid-way (crash, eviction, deploy), the object
-		// wakes again when the leases below run out, whether or not the platform retries. A run
-		// with no check, attempt or expiry due (a registration's index push) has no lease to guard.
-		const due = this.store.nextDue();
-		if (due !== null && due <= clock.now()) await this.ctx.storage.setAlarm(clock.now() + this.leaseMs());
+		const a = this.store.asset();
+		if (!a) return;
+		// The lease first: the next check after the one due now (a run that dies mid-check checks
+		// again then), and soon for other work due now; the platform's retries need not happen. A
+		// run with nothing due (a registration's index push) has no lease to guard.
+		const polling = this.store.isPolling(a);
+		const check = polling ? this.checks.leaseFor(a, runAt) : null;
+		const work = this.store.workDue(runAt) ? runAt + this.leaseMs() : null;
+		const lease = [check, work, this.store.nextDue(null)]
+			.filter((t): t is number => t !== null && t > runAt)
+			.reduce((x, y) => Math.min(x, y), Number.POSITIVE_INFINITY);
+		if (Number.isFinite(lease)) {
+			this.checks.settle(a, polling, lease, check);
+			await this.ctx.storage.setAlarm(lease);
+		}
 		const steps: [string, () => Promise<void> | void][] = [
 			["expire", () => this.expireOverdueWatches(clock.now())],
-			["check", () => this.checkIfDue()],
+			["check", () => this.checks.runDue(clock.now())],
 			["deliver", () => this.deliveries.due()],
+			["learn", () => this.teach()],
 		];
 		let failed = false;
 		for (const [name, step] of steps) {
@@ -201,28 +232,42 @@ export class AssetWatcher extends DurableObject<Env> {
 			}
 		}
 		// An unexpected failure must not leave the asset without a clock: try again soon.
-		await this.arm(runAt, failed ? clock.now() + FAILED_RUN_RETRY_MS : undefined);
+		await this.arm(runAt, failed ? clock.now() + FAILED_RUN_RETRY_MS : undefined, false, true);
+	}
+
+	/** What a finished asset teaches its type's model: one call, after its callbacks (a lost one is fine). */
+	private async teach(): Promise<void> {
+		const sample = this.checks.takeSample();
+		if (sample) await teachModel(this.env, sample);
 	}
 
 	/** The alarm fires by `at` at the latest (it is only ever brought forward here). */
 	private async wakeBy(at: number): Promise<void> {
 		const current = await this.ctx.storage.getAlarm();
-		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+		if (current !== null && current <= at) return;
+		const a = this.store.asset() as AssetRow;
+		// Where the checks stand, read from the alarm before it moves, and written if it moves off them.
+		await this.checks.current(a);
+		this.checks.settle(a, this.store.isPolling(a), at);
+		await this.ctx.storage.setAlarm(at);
 	}
 
 	/**
 	 * Sets the one alarm to the earliest of: next check, next delivery attempt, next TTL expiry;
-	 * then tells the index what it must know. `runAt` is when the calling run began.
+	 * then tells the index what it must know. `runAt` is when the calling run began. An alarm run
+	 * that leaves nothing due does not delete the lease it set: that alarm fires once more and finds
+	 * nothing (a request, $0.15/M, instead of a delete billed as a row, $1/M).
 	 */
-	private async arm(runAt: number, atMost?: number, forceIndex = false): Promise<void> {
+	private async arm(runAt: number, atMost?: number, forceIndex = false, fromAlarm = false): Promise<void> {
 		const a = this.store.asset();
 		if (!a) return;
 		// Polling ended (cancelled, expired, terminal): waiting lookups have nothing more to wait for.
 		if (!this.store.isPolling(a)) this.waiters.wake();
-		const next = this.store.nextDue();
+		const next = this.store.nextDue((await this.checks.current(a)).nextCheckAt);
 		const due = atMost === undefined ? next : Math.min(atMost, next ?? atMost);
+		this.checks.settle(this.store.asset() as AssetRow, this.store.isPolling(a), due);
 		if (due === null) {
-			await this.ctx.storage.deleteAlarm();
+			if (!fromAlarm) await this.ctx.storage.deleteAlarm();
 		} else if ((await this.ctx.storage.getAlarm()) !== due) {
 			await this.ctx.storage.setAlarm(due);
 		}
@@ -249,62 +294,6 @@ export class AssetWatcher extends DurableObject<Env> {
 			for (const w of overdue)
 				this.store.openEvent(w, { type: "watch.expired", at: now, reason: "ttl" }, a, now);
 		});
-	}
-
-	// ---- checks ---------------------------------------------------------------------------
-
-	private async checkIfDue(): Promise<void> {
-		const a = this.store.asset();
-		if (!a || !this.store.isPolling(a) || a.next_check_at === null || a.next_check_at > clock.now()) return;
-		await this.check();
-	}
-
-	/** One upstream check, shared by the alarm and forced refreshes, applied to storage. */
-	private check(): Promise<CheckOutcome> {
-		if (!this.checkInFlight) {
-			this.checkInFlight = this.runCheck().finally(() => {
-				this.checkInFlight = null;
-			});
-		}
-		return this.checkInFlight;
-	}
-
-	private async runCheck(): Promise<CheckOutcome> {
-		const started = clock.now();
-		const crun = this.crun();
-		// The lease: if this run dies mid-check, the next alarm (or the sweep) checks again.
-		this.store.updateAsset({ next_check_at: started + this.leaseMs() });
-		const outcome: CheckOutcome = crun
-			? await checkAsset(crun, (this.store.asset() as AssetRow).asset_id)
-			: { kind: "operator", code: 401, error: "CRUN_API_KEY is not configured" };
-		this.applyCheck(outcome, clock.now());
-		return outcome;
-	}
-
-	private applyCheck(outcome: CheckOutcome, now: number): void {
-		const s = this.config;
-		const a = this.store.asset() as AssetRow;
-		const plan = planCheck(
-			a,
-			outcome,
-			now,
-			{ initialMs: s.POLL_INITIAL_MS, maxMs: s.POLL_MAX_MS, backoff: s.POLL_BACKOFF },
-			clock.random(),
-		);
-		if (plan.unknownStatus !== null)
-			logEvent("warn", "unknown upstream status", { asset_id: a.asset_id, status: plan.unknownStatus });
-		const notify = plan.notify;
-		if (plan.set.status !== undefined && publicStatus(plan.set.status) !== publicStatus(a.status))
-			this.changed = true;
-		this.store.transaction(() => {
-			this.store.updateAsset(plan.set);
-			if (!notify) return;
-			const fresh = this.store.asset() as AssetRow;
-			for (const w of this.store.watching())
-				this.store.openEvent(w, { type: notify.type, at: now, reason: notify.reason }, fresh, now);
-		});
-		// Lookups that wait for this asset answer now, before any callback is sent.
-		if (!this.store.isPolling(this.store.asset() as AssetRow)) this.waiters.wake();
 	}
 
 	// ---- RPC: a paused receiver origin's probe of one delivery, its resume of all (docs/delivery.md)
@@ -335,6 +324,8 @@ export class AssetWatcher extends DurableObject<Env> {
 		const before = await this.ctx.storage.getAlarm();
 		const expired = this.store.overdueWatches(now).length;
 		this.expireOverdueWatches(now);
+		// Where the checks stand is read before a lost alarm is replaced (it cannot say more than the row).
+		await this.checks.current(this.store.asset() as AssetRow);
 		// Claimed before anything awaits another object, so a concurrent heal sees an alarm and
 		// does not count this one again; arm() then moves it to the real due time (or clears it).
 		if (before === null) await this.ctx.storage.setAlarm(now);
@@ -363,6 +354,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		// Every row of this asset, whether the sweep saw it or not; up to now, so a later generation stays.
 		const own = this.store.allWatches().map((w) => ({ owner: w.owner, created_at: w.created_at, id: w.id }));
 		this.unwatched.forget();
+		this.checks.forget();
 		await this.store.deleteAll();
 		// If this fails the rows still read purgeable, and the next sweep's purge removes them.
 		await removeFromIndex(this.env, assetId, [...own, ...keys], Math.max(now, indexedVersion));

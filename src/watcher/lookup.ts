@@ -1,13 +1,16 @@
 // Status lookups. Of an asset nobody watches: one upstream check answers every lookup that arrives
 // within LOOKUP_CACHE_MS (they share the promise), and nothing is written, so an unwatched asset
-// leaves no state behind; a failed check is not kept, so the next lookup may try again. Of a
+// leaves no state behind; a failed check is not kept, so the next lookup may try again (the call itself is the
+// caller's and draws on the upstream budget: check-flow.ts). Of a
 // watched asset: from storage, after a forced check when asked (rate-limited per asset), after a
 // wait for the status to settle when asked (`Prefer: wait`), saying until when the answer holds.
 
 import { clock } from "../core/clock";
 import { publicStatus } from "../core/states";
-import { type CrunSettings, checkAsset } from "../crun/client";
-import { fail, ok, type Result } from "./result";
+import type { CheckOutcome } from "../crun/classify";
+import type { Progress } from "../polling/progress";
+import type { Busy } from "./check-flow";
+import { type Failure, fail, ok, type Result } from "./result";
 import type { AssetRow } from "./rows";
 import type { StatusWaiters } from "./status-waiters";
 import type { AssetStore } from "./store";
@@ -39,8 +42,10 @@ export interface WatchedAsset {
 	waiters: StatusWaiters;
 	/** a check is in flight (its answer may change the status at any moment) */
 	checking(): boolean;
-	/** one forced upstream check, the deliveries it makes due, and the re-arm */
-	forceCheck(): Promise<void>;
+	/** where the checks stand (derived from the plan and the alarm while nothing is written) */
+	progress(a: AssetRow): Promise<Progress>;
+	/** one forced upstream check, the deliveries it makes due, and the re-arm; a failure when the budget had no slot */
+	forceCheck(): Promise<Failure | null>;
 }
 
 /**
@@ -57,7 +62,8 @@ export async function lookupWatched(
 		const wait = (a.last_forced_check_at ?? Number.NEGATIVE_INFINITY) + FORCED_CHECK_INTERVAL_MS - now;
 		if (wait > 0) return fail(429, "rate_limited", "this asset was refreshed moments ago", wait / 1000);
 		o.store.updateAsset({ last_forced_check_at: now });
-		await o.forceCheck();
+		const busy = await o.forceCheck();
+		if (busy) return busy;
 	}
 	let waitApplied = false;
 	if (waitMs > 0) {
@@ -72,10 +78,28 @@ export async function lookupWatched(
 	const fresh = o.store.asset();
 	if (!fresh) return ok({ found: false });
 	const polling = o.store.isPolling(fresh);
+	const progress = await o.progress(fresh);
 	// Nothing changes the status before the next check, except a check already in flight.
-	const holdsUntil = polling && !o.checking() ? fresh.next_check_at : null;
-	return ok({ found: true, view: assetView(fresh, o.store.isWatched(), polling), holdsUntil, waitApplied });
+	const holdsUntil = polling && !o.checking() ? progress.nextCheckAt : null;
+	return ok({
+		found: true,
+		view: assetView(fresh, o.store.isWatched(), polling, progress),
+		holdsUntil,
+		waitApplied,
+	});
 }
+
+/** One asset-info call, or why none was made (the budget had no slot soon enough). */
+export type UpstreamCall = (assetId: string) => Promise<CheckOutcome | Busy>;
+
+/** The answer when the budget had no slot within a lookup's wait. */
+export const upstreamBusy = (b: Busy) =>
+	fail(
+		503,
+		"upstream_busy",
+		"the service's upstream budget is spent just now; try again shortly",
+		Math.max(1, Math.ceil(b.retryAfterMs / 1000)),
+	);
 
 export class UnwatchedLookups {
 	private cached: { at: number; answer: Promise<Result<LookupAnswer>> } | null = null;
@@ -85,7 +109,7 @@ export class UnwatchedLookups {
 		assetId: string,
 		refresh: boolean,
 		now: number,
-		crun: () => CrunSettings | null,
+		upstream: () => UpstreamCall | null,
 		checkedAt: () => number,
 	): Promise<Result<LookupAnswer>> {
 		const cached = this.cached;
@@ -101,7 +125,7 @@ export class UnwatchedLookups {
 				);
 			return cached.answer;
 		}
-		const answer = this.check(assetId, crun(), checkedAt);
+		const answer = this.check(assetId, upstream(), checkedAt);
 		this.cached = { at: now, answer };
 		return answer;
 	}
@@ -112,12 +136,15 @@ export class UnwatchedLookups {
 
 	private async check(
 		assetId: string,
-		crun: CrunSettings | null,
+		upstream: UpstreamCall | null,
 		checkedAt: () => number,
 	): Promise<Result<LookupAnswer>> {
-		if (!crun) return fail(503, "not_configured", "the service is missing configuration: CRUN_API_KEY");
-		const outcome = await checkAsset(crun, assetId);
+		if (!upstream) return fail(503, "not_configured", "the service is missing configuration: CRUN_API_KEY");
+		const outcome = await upstream(assetId);
 		switch (outcome.kind) {
+			case "busy":
+				this.cached = null;
+				return upstreamBusy(outcome);
 			case "ok": {
 				const u = outcome.asset;
 				return ok({

@@ -178,6 +178,16 @@ ALTER TABLE asset ADD COLUMN index_pending INTEGER NOT NULL DEFAULT 1;
 		name: "0004_recovery",
 		sql: RECOVERY_COLUMNS.map((c) => `ALTER TABLE watches ADD COLUMN ${c};`).join("\n"),
 	},
+	{
+		// The poll engine (src/polling/progress.ts): the asset keeps its check plan; which check it
+		// is at follows from the plan and its alarm, so poll_step is no longer read or written (it
+		// stays: dropping a column rewrites the table, about a dozen rows per object). An object
+		// that was polling gets a plan at its next check, from that check on.
+		name: "0005_engine",
+		sql: `
+ALTER TABLE asset ADD COLUMN plan TEXT;
+`,
+	},
 ];
 
 /** The schema all of MIGRATIONS add up to, in one step, for an object that has none yet. */
@@ -205,7 +215,8 @@ CREATE TABLE asset (
 	last_forced_check_at INTEGER,
 	created_at INTEGER NOT NULL,
 	updated_at INTEGER NOT NULL,
-	index_pending INTEGER NOT NULL DEFAULT 1
+	index_pending INTEGER NOT NULL DEFAULT 1,
+	plan TEXT
 );
 ${WATCHES_TABLE("watches", RECOVERY_COLUMNS)}
 `;

@@ -14,12 +14,14 @@ export type AssetRow = {
 	update_time: string | null;
 	upstream_data: string | null;
 	upstream_message: string | null;
+	/** when the last check counted in `checks` was made, as of the row's last write */
 	checked_at: number | null;
+	/** the next check as of the row's last write (src/polling/progress.ts derives the current one) */
 	next_check_at: number | null;
+	/** checks made as of the row's last write */
 	checks: number;
 	last_error: string | null;
 	last_error_at: number | null;
-	poll_step: number;
 	not_found_count: number;
 	not_found_since: number | null;
 	terminal_at: number | null;
@@ -29,6 +31,8 @@ export type AssetRow = {
 	updated_at: number;
 	/** 1 while the index may lack something of this asset (a push failed, or never made) */
 	index_pending: number;
+	/** the check plan (src/polling/plan.ts, serializePlan); null before the first check */
+	plan: string | null;
 };
 
 export type WatchRow = {

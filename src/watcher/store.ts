@@ -136,7 +136,6 @@ export class AssetStore {
 	liveCount(): number {
 		return this.count(LIVE_SQL);
 	}
-
 	private count(where: string, ...args: SqlStorageValue[]): number {
 		return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM watches WHERE ${where}`, ...args).one().n;
 	}
@@ -151,11 +150,14 @@ export class AssetStore {
 		return !isTerminal(a.status) && a.expired_reason === null && this.count("state = 'watching'") > 0;
 	}
 
-	/** When the object must run next: the earliest of its next check (while polling), delivery attempt and TTL expiry. */
-	nextDue(): number | null {
+	/**
+	 * When the object must run next: the earliest of its next check (`nextCheck`, while polling: the
+	 * check flow knows it, the row may not), delivery attempt and TTL expiry.
+	 */
+	nextDue(nextCheck: number | null): number | null {
 		const a = this.asset();
 		if (!a) return null;
-		const times = [this.isPolling(a) ? a.next_check_at : null, this.nextAttemptAt(), this.nextExpiryAt()];
+		const times = [this.isPolling(a) ? nextCheck : null, this.nextAttemptAt(), this.nextExpiryAt()];
 		const set = times.filter((t): t is number => t !== null);
 		return set.length === 0 ? null : Math.min(...set);
 	}
@@ -178,6 +180,12 @@ export class AssetStore {
 	finishedAt(): number | null {
 		if (!this.ready || this.liveCount() > 0) return null;
 		return this.sql.exec<{ t: number | null }>("SELECT MAX(finished_at) AS t FROM watches").one().t;
+	}
+
+	/** Some work other than a check is due by `now`: a delivery attempt or a TTL expiry. */
+	workDue(now: number): boolean {
+		const at = [this.nextAttemptAt(), this.nextExpiryAt()];
+		return at.some((t) => t !== null && t <= now);
 	}
 
 	/** Deliveries due by `now`, earliest first, at most `limit`. */
@@ -238,8 +246,8 @@ export class AssetStore {
 	 * check now, for the first one); on an asset already terminal, its event at once (no upstream
 	 * call); on one given up on (expired), a fresh start of polling.
 	 */
-	addWatch(w: NewWatch, now: number): void {
-		this.transaction(() => {
+	addWatch(w: NewWatch, now: number): { restarted: boolean } {
+		return this.transaction(() => {
 			const newAsset = this.insertWatch(w, now);
 			const a = this.asset() as AssetRow;
 			const event = terminalEvent(a.status);
@@ -254,23 +262,31 @@ export class AssetStore {
 				this.updateAsset({
 					expired_reason: null,
 					next_check_at: now,
-					poll_step: 0,
+					plan: null,
 					not_found_count: 0,
 					not_found_since: null,
 					updated_at: now,
 				});
+				return { restarted: true };
 			}
+			return { restarted: false };
 		});
+	}
+
+	/** Sets the named columns of one row (`key` names it), in one UPDATE; nothing when none are named. */
+	private set(table: "asset" | "watches", key: SqlStorageValue, fields: Record<string, unknown>): void {
+		const names = Object.keys(fields);
+		if (names.length === 0) return;
+		this.sql.exec(
+			`UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,
+			...names.map((n) => fields[n] as SqlStorageValue),
+			key,
+		);
 	}
 
 	/** Sets the named columns of the asset row, in one UPDATE. */
 	updateAsset(fields: Partial<AssetRow>): void {
-		const names = Object.keys(fields) as (keyof AssetRow)[];
-		if (names.length === 0) return;
-		this.sql.exec(
-			`UPDATE asset SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = 1`,
-			...names.map((n) => fields[n] as SqlStorageValue),
-		);
+		this.set("asset", 1, fields);
 	}
 
 	/** Moves a watch to `state` (with the other columns given), in one UPDATE. */
@@ -281,13 +297,7 @@ export class AssetStore {
 		fields: Partial<WatchRow> = {},
 	): void {
 		const live = isLive(state);
-		const set: Partial<WatchRow> = { ...fields, state, updated_at: now, finished_at: live ? null : now };
-		const names = Object.keys(set) as (keyof WatchRow)[];
-		this.sql.exec(
-			`UPDATE watches SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,
-			...names.map((n) => set[n] as SqlStorageValue),
-			w.id,
-		);
+		this.set("watches", w.id, { ...fields, state, updated_at: now, finished_at: live ? null : now });
 		this.onWatchChange({ id: w.id, owner: w.owner, liveBefore: isLive(w.state), liveAfter: live });
 	}
 
@@ -331,7 +341,7 @@ export class AssetStore {
 
 	/** Holds a delivery for its paused receiver origin, since `since`, until `at` (no attempt counted). */
 	holdForOrigin(watchId: string, since: number, at: number): void {
-		this.sql.exec("UPDATE watches SET held_since = ?, next_attempt_at = ? WHERE id = ?", since, at, watchId);
+		this.set("watches", watchId, { held_since: since, next_attempt_at: at });
 	}
 
 	/** Held deliveries whose origin is back: due now, no longer held. One UPDATE per watch. */
@@ -351,12 +361,7 @@ export class AssetStore {
 
 	/** Holds a delivery until `at` without counting an attempt (nothing can be signed yet). */
 	holdDelivery(watchId: string, at: number, lastError: string): void {
-		this.sql.exec(
-			"UPDATE watches SET next_attempt_at = ?, last_error = ? WHERE id = ?",
-			at,
-			lastError,
-			watchId,
-		);
+		this.set("watches", watchId, { next_attempt_at: at, last_error: lastError });
 	}
 
 	/**
@@ -389,11 +394,6 @@ export class AssetStore {
 			counted.next_attempt_at = outcome.at;
 			counted.held_since = outcome.heldSince;
 		}
-		const names = Object.keys(counted) as (keyof WatchRow)[];
-		this.sql.exec(
-			`UPDATE watches SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,
-			...names.map((n) => counted[n] as SqlStorageValue),
-			w.id,
-		);
+		this.set("watches", w.id, counted);
 	}
 }

@@ -6,6 +6,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { AssetStatusSchema, CallbackEvent, DeliverySchema, WatchSchema } from "../api/resources";
 import { type EventType, type ExpiryReason, publicStatus } from "../core/states";
+import type { Progress } from "../polling/progress";
 import { type AssetRow, type DeliveryRow, hasDelivery, recentAttempts, type WatchRow } from "./rows";
 
 export type AssetView = z.output<typeof AssetStatusSchema>;
@@ -16,7 +17,16 @@ const iso = (ms: number | null | undefined) =>
 	ms === null || ms === undefined ? null : new Date(ms).toISOString();
 const isoAt = (ms: number) => new Date(ms).toISOString();
 
-export function assetView(a: AssetRow, watched: boolean, polling: boolean): AssetView {
+/**
+ * The status lookup's view. `progress` is where the checks stand (src/polling/progress.ts): the
+ * row counts them only as of its last write.
+ */
+export function assetView(
+	a: AssetRow,
+	watched: boolean,
+	polling: boolean,
+	progress: Progress = { checks: a.checks, checkedAt: a.checked_at, nextCheckAt: a.next_check_at },
+): AssetView {
 	return {
 		asset_id: a.asset_id,
 		status: publicStatus(a.status),
@@ -25,9 +35,9 @@ export function assetView(a: AssetRow, watched: boolean, polling: boolean): Asse
 		asset_type: a.asset_type,
 		create_time: a.create_time,
 		update_time: a.update_time,
-		checked_at: iso(a.checked_at),
-		next_check_at: polling ? iso(a.next_check_at) : null,
-		checks: a.checks,
+		checked_at: iso(progress.checkedAt),
+		next_check_at: polling ? iso(progress.nextCheckAt) : null,
+		checks: progress.checks,
 		last_error: a.last_error,
 	};
 }

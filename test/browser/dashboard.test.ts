@@ -166,7 +166,7 @@ describe("the operator's page in a browser", () => {
 		expect(await page.evaluate("document.cookie")).toBe("");
 	});
 
-	it("shows the overview: this token's watches by state and its assets by status, styled by the worker's own CSS", async () => {
+	it("shows the overview: this token's watches by state, its assets by status and the upstream's side, styled by the worker's own CSS", async () => {
 		const byState = page.locator("section", { hasText: "Watches by state" });
 		const count = (state: string) => byState.locator("tr", { hasText: state }).locator("td.num");
 		expect(await count("delivered").textContent()).toBe("1");
@@ -176,9 +176,18 @@ describe("the operator's page in a browser", () => {
 		expect(await textOf(page.locator("section", { hasText: "Assets by upstream status" }))).toContain(
 			"Active",
 		);
+		// The upstream's side, the whole deployment's: the budget, errors by code, the model per type.
+		const upstream = page.locator("section", { hasText: "Upstream (whole deployment)" });
+		expect(await textOf(upstream)).toMatch(/budget [\d.]+ of 20 calls\/s/);
+		const errors = upstream.locator("tr", { hasText: "500" }).locator("td.num");
+		expect(Number(await errors.first().textContent())).toBeGreaterThan(0);
+		for (const type of ["Video", "Audio"])
+			expect(await upstream.locator("tr", { hasText: type }).locator("td.num").first().textContent()).toBe(
+				"1",
+			);
 		// The stylesheet was allowed and applied: the body has the sheet's background, not the default white.
 		expect(await page.evaluate("getComputedStyle(document.body).backgroundColor")).toBe("rgb(246, 247, 249)");
-		await page.screenshot({ path: `${shots}/dashboard-overview.png` });
+		await page.screenshot({ path: `${shots}/dashboard-overview.png`, fullPage: true });
 	});
 
 	it("lists this token's watches only; another token's watch is not listed and its page is not reachable", async () => {

@@ -1,8 +1,9 @@
 // Crash safety over real HTTP (SPEC §6): with watches in every state — watching, notifying
 // against a failing receiver, a callback in flight, delivered, failed, cancelled — the runtime's
 // whole process group is SIGKILLed and started again on the same persisted state. Every owed
-// callback must still arrive, any duplicate must carry the same webhook-id and the same bytes, and
-// nothing must be sent for what was already settled.
+// callback must still arrive, any duplicate must carry the same webhook-id and the same bytes,
+// nothing must be sent for what was already settled, and a polling asset's status still counts
+// the checks its row never recorded.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest";
 import { type CrunSim, startCrunSim } from "../../sim/crun.mjs";
@@ -148,6 +149,17 @@ it(
 		await sleep(500);
 		await rt.start();
 		expect((await rt.fetch("/healthz")).status).toBe(200);
+		// Its uneventful checks wrote nothing but their alarms, yet after the hard restart the status
+		// still counts them: derived from the plan and the alarm that survived (a check cut by the
+		// crash, or one in flight now, may be on either side).
+		const status = (await (await rt.fetch("/v1/assets/c-watching")).json()) as {
+			checks: number;
+			next_check_at: string;
+		};
+		const calls = crun.asset("c-watching")?.calls ?? 0;
+		expect(calls).toBeGreaterThan(5);
+		expect(Math.abs(status.checks - calls)).toBeLessThanOrEqual(1);
+		expect(typeof status.next_check_at).toBe("string");
 		crun.flip("c-watching", "Active");
 
 		// Owed callbacks arrive: the retry of the notifying one, both watched assets' events.

@@ -15,16 +15,20 @@ const FLOORS: Record<string, number> = {
 	delivery: 1,
 	polling: 2,
 	"watch-index": 2,
+	// The deployment-wide objects of the poll engine: the budget needs nothing of polling, the
+	// model object stores what polling/model.ts defines; the asset objects use both.
+	"upstream-budget": 2,
+	"poll-model": 3,
 	// The receiver circuit (ReceiverOrigin, ReceiverDirectory): the asset objects call it, and it
 	// calls them back through an interface of its own, not through watcher/.
 	receivers: 2,
-	watcher: 3,
-	sweep: 4,
-	http: 4,
-	routes: 5,
+	watcher: 4,
+	sweep: 5,
+	http: 5,
+	routes: 6,
 	// The operator's pages call what the routes call, and are mounted by the app like them.
-	dashboard: 6,
-	"(entry)": 7,
+	dashboard: 7,
+	"(entry)": 8,
 };
 
 const sources = sourceFiles();

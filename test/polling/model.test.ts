@@ -121,6 +121,8 @@ describe("the snapshot", () => {
 		const s = snapshot("Image", modelOf(range(40, () => 3000)));
 		for (let i = 1; i < s.knots.length; i++) expect(s.knots[i]).toBeGreaterThan(s.knots[i - 1] as number);
 		expect(s.knots[0]).toBe(3000);
+		// What it shows are the durations themselves.
+		expect(s).toMatchObject({ p10: 3000, p50: 3000, p90: 3000, p99: 3000 });
 	});
 
 	it("is empty and not usable without samples, usable from MIN_SAMPLES on", () => {

@@ -1,19 +1,66 @@
 // A cost meter for tests inside workerd: counts, per Durable Object class, the SQLite rows written
 // and read (from each statement's own cursor, as Cloudflare bills them), alarm writes, and calls in
-// (RPC and alarms are counted by the caller: see `countCall`). The objects run in the tests' isolate,
-// so patching the storage prototypes sees every statement every object runs.
+// (each RPC method call and each alarm run is one billed request). The objects run in the tests'
+// isolate, so patching the storage prototypes sees every statement every object runs, and patching
+// each class's RPC methods and alarm sees every call into it.
 
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-export type ObjectClass = "AssetWatcher" | "WatchIndex" | "ReceiverOrigin" | "ReceiverDirectory" | "unknown";
+export type ObjectClass =
+	| "AssetWatcher"
+	| "WatchIndex"
+	| "ReceiverOrigin"
+	| "ReceiverDirectory"
+	| "PollModel"
+	| "UpstreamBudget"
+	| "unknown";
 
 export interface ClassCost {
 	rowsWritten: number;
 	rowsRead: number;
 	alarmWrites: number;
 	statements: number;
+	/** RPC method calls into objects of the class */
+	calls: number;
+	/** alarm runs of objects of the class */
+	alarms: number;
 }
+
+/** Each class's billed entry points: its RPC methods (what a stub can call) and its alarm. */
+const ENTRY_POINTS: Record<Exclude<ObjectClass, "unknown">, { binding: keyof Env; methods: string[] }> = {
+	AssetWatcher: {
+		binding: "ASSET_WATCHER",
+		methods: [
+			"register",
+			"getWatch",
+			"cancel",
+			"redeliver",
+			"lookup",
+			"probeOrigin",
+			"resumeOrigin",
+			"heal",
+			"purge",
+		],
+	},
+	WatchIndex: {
+		binding: "WATCH_INDEX",
+		methods: ["sync", "remove", "candidates", "list", "stats", "liveCount"],
+	},
+	ReceiverOrigin: { binding: "RECEIVER_ORIGIN", methods: ["report", "hold", "forget", "record"] },
+	ReceiverDirectory: { binding: "RECEIVER_DIRECTORY", methods: ["add", "list"] },
+	PollModel: { binding: "POLL_MODEL", methods: ["addSample", "snapshots"] },
+	UpstreamBudget: { binding: "UPSTREAM_BUDGET", methods: ["acquire", "report", "state"] },
+};
+
+const zero = (): ClassCost => ({
+	rowsWritten: 0,
+	rowsRead: 0,
+	alarmWrites: 0,
+	statements: 0,
+	calls: 0,
+	alarms: 0,
+});
 
 type Tally = ClassCost & { cls: ObjectClass };
 
@@ -26,6 +73,7 @@ const TELLTALE: [RegExp, ObjectClass][] = [
 	[/\b(sweep_at|asset_status)\b/, "WatchIndex"],
 	[/\bwaiters\b|\b(FROM|INTO|UPDATE) origin\b|TABLE origin\b/, "ReceiverOrigin"],
 	[/\borigins\b/, "ReceiverDirectory"],
+	[/\bmodels\b/, "PollModel"],
 ];
 
 function classOf(query: string): ObjectClass | null {
@@ -35,13 +83,17 @@ function classOf(query: string): ObjectClass | null {
 
 export class Meter {
 	private tallies = new Map<object, Tally>();
+	/** calls and alarm runs per class, counted at the class's own methods */
+	private entries = new Map<ObjectClass, { calls: number; alarms: number }>();
+	/** calls per `Class.method` (alarm runs as `Class.alarm`) */
+	private byMethod = new Map<string, number>();
 	private cursors: { tally: Tally; cursor: SqlStorageCursor<Record<string, SqlStorageValue>> }[] = [];
 	private restore: (() => void)[] = [];
 
 	private tally(sql: object): Tally {
 		let t = this.tallies.get(sql);
 		if (!t) {
-			t = { cls: "unknown", rowsWritten: 0, rowsRead: 0, alarmWrites: 0, statements: 0 };
+			t = { cls: "unknown", ...zero() };
 			this.tallies.set(sql, t);
 		}
 		return t;
@@ -83,6 +135,30 @@ export class Meter {
 				(storageProto as unknown as Record<string, unknown>)[name] = original;
 			});
 		}
+		for (const [cls, { binding, methods }] of Object.entries(ENTRY_POINTS) as [
+			ObjectClass,
+			(typeof ENTRY_POINTS)[keyof typeof ENTRY_POINTS],
+		][]) {
+			const ns = env[binding] as unknown as DurableObjectNamespace;
+			const proto = await runInDurableObject(ns.getByName("meter-probe"), (instance) =>
+				Object.getPrototypeOf(instance),
+			);
+			for (const name of [...methods, "alarm"]) {
+				const original = proto[name] as (...args: unknown[]) => unknown;
+				if (typeof original !== "function") continue;
+				proto[name] = function (this: unknown, ...args: unknown[]) {
+					const e = meter.entries.get(cls) ?? { calls: 0, alarms: 0 };
+					if (name === "alarm") e.alarms++;
+					else e.calls++;
+					meter.entries.set(cls, e);
+					meter.byMethod.set(`${cls}.${name}`, (meter.byMethod.get(`${cls}.${name}`) ?? 0) + 1);
+					return original.apply(this, args);
+				};
+				this.restore.push(() => {
+					proto[name] = original;
+				});
+			}
+		}
 		return this;
 	}
 
@@ -93,8 +169,9 @@ export class Meter {
 	/** Forgets what was counted so far (the cursors' counts are read when the totals are taken). */
 	reset(): void {
 		this.settle();
-		for (const t of this.tallies.values())
-			Object.assign(t, { rowsWritten: 0, rowsRead: 0, alarmWrites: 0, statements: 0 });
+		for (const t of this.tallies.values()) Object.assign(t, { ...zero(), cls: t.cls });
+		this.entries.clear();
+		this.byMethod.clear();
 	}
 
 	private settle(): void {
@@ -109,12 +186,17 @@ export class Meter {
 		this.settle();
 		const out = {} as Record<ObjectClass, ClassCost>;
 		for (const t of this.tallies.values()) {
-			out[t.cls] ??= { rowsWritten: 0, rowsRead: 0, alarmWrites: 0, statements: 0 };
+			out[t.cls] ??= zero();
 			const c = out[t.cls];
 			c.rowsWritten += t.rowsWritten;
 			c.rowsRead += t.rowsRead;
 			c.alarmWrites += t.alarmWrites;
 			c.statements += t.statements;
+		}
+		for (const [cls, e] of this.entries) {
+			out[cls] ??= zero();
+			out[cls].calls += e.calls;
+			out[cls].alarms += e.alarms;
 		}
 		return out;
 	}
@@ -122,5 +204,15 @@ export class Meter {
 	/** Rows written plus alarm writes, over every class: what Cloudflare bills as rows written. */
 	billedRows(): number {
 		return Object.values(this.totals()).reduce((n, c) => n + c.rowsWritten + c.alarmWrites, 0);
+	}
+
+	/** Calls per `Class.method` since install (or the last reset). */
+	calls(): Record<string, number> {
+		return Object.fromEntries([...this.byMethod].sort(([a], [b]) => a.localeCompare(b)));
+	}
+
+	/** Calls into every class: what Cloudflare bills as Durable Object requests. */
+	requests(): number {
+		return Object.values(this.totals()).reduce((n, c) => n + c.calls + c.alarms, 0);
 	}
 }

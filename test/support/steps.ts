@@ -62,3 +62,13 @@ export async function stepOrigin(vclock: VirtualClock, ref: OriginRef): Promise<
 	if (at > vclock.t) vclock.t = at;
 	return runDurableObjectAlarm(await originStubOf(ref));
 }
+
+/**
+ * Whether the asset has nothing left to do. A run that finished all its work leaves the lease it
+ * set to fire once more (a no-op wake-up is cheaper than deleting the alarm); that wake-up is run
+ * here, and afterwards no alarm may remain. Callers check it did nothing (no call, no delivery).
+ */
+export async function settled(vclock: VirtualClock, assetId: string): Promise<boolean> {
+	await step(vclock, assetId);
+	return (await alarmAt(assetId)) === null;
+}

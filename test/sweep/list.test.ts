@@ -59,8 +59,9 @@ describe("GET /v1/watches", () => {
 		const mine: { id: string; asset: string; at: number }[] = [];
 		const theirs: string[] = [];
 		for (let i = 0; i < 14; i++) {
-			// Some registrations share a millisecond, so the id breaks ties.
-			if (i % 3 === 0) world.vclock.advance(1);
+			// Pairs of registrations share a millisecond, so the id breaks ties. Each pair comes 100 ms
+			// after the last: the upstream budget paces first checks made at one instant.
+			if (i % 2 === 0) world.vclock.advance(100);
 			const asset = unique("pg");
 			const w = await register(TOKEN_A, asset);
 			mine.push({ id: w.id, asset, at: world.vclock.t });

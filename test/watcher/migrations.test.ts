@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { migrate as applyMigrations } from "../../src/core/sql";
+import { migrate as applyMigrations, statements } from "../../src/core/sql";
 import { BASELINE as INDEX_BASELINE, MIGRATIONS as INDEX_MIGRATIONS } from "../../src/watch-index/migrations";
 import { BASELINE, MIGRATIONS } from "../../src/watcher/migrations";
 import { unique } from "../support/fakes";
@@ -78,6 +78,17 @@ describe.each([
 			// Running it again applies nothing (a migration run twice would fail on its CREATE TABLE).
 			applyMigrations(storage, { migrations, baseline });
 		});
+	});
+});
+
+describe.each([
+	["the asset object", BASELINE],
+	["the index shards", INDEX_BASELINE],
+])("%s's baseline", (_name, baseline) => {
+	it("is plain CREATE statements, one per exec when applied (so each one's rows are counted)", () => {
+		const parts = statements(baseline);
+		expect(parts.length).toBe((baseline.match(/\bCREATE\b/g) ?? []).length);
+		for (const p of parts) expect(p).toMatch(/^CREATE (TABLE|INDEX) /);
 	});
 });
 
