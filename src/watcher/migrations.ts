@@ -1,5 +1,5 @@
 // The asset object's SQLite schema as an ordered list of migrations. Applied ones are recorded
-// in `_migrations` and never edited: a change to the schema is a new entry at the end, and
+// (src/core/sql.ts) and never edited: a change to the schema is a new entry at the end, and
 // BASELINE (what a fresh object runs instead of the list) is updated to match it in the same
 // change (test/watcher/migrations.test.ts compares the two). docs/storage.md describes every column.
 //
@@ -229,7 +229,7 @@ export function migrate(storage: DurableObjectStorage): void {
 /** True when this object has ever been written (an unwatched lookup leaves storage empty). */
 export function hasSchema(storage: DurableObjectStorage): boolean {
 	return (
-		storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray()
-			.length > 0
+		storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'asset'").toArray().length >
+		0
 	);
 }
