@@ -10,12 +10,13 @@ import {
 	runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { forgetSnapshots } from "../../src/poll-model/snapshots";
 import {
 	assetRow,
 	engineHelpers,
 	patchMethod,
+	refuseCalls,
 	registerWatch as register,
 	restorePatches,
 	statusOf as status,
@@ -114,9 +115,8 @@ describe("the poll model", { timeout: 30_000 }, () => {
 	});
 
 	it("unreachable (or missing), it counts as none: the backoff, and the checks go on", async () => {
-		await patchMethod(ns("POLL_MODEL"), "snapshots", () => async () => {
-			throw new Error("model object unreachable");
-		});
+		refuseCalls("POLL_MODEL", "snapshots", "model object unreachable");
+		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
 		forgetSnapshots();
 		const asset = unique("gone");
 		world.fakes.script(asset, { status: "Processing", data: { AssetType: unique("Gone") } });
@@ -127,14 +127,18 @@ describe("the poll model", { timeout: 30_000 }, () => {
 		const stats = await call("GET", "/v1/stats");
 		expect(stats.status).toBe(200);
 		expect((await json<{ upstream: { model: unknown[] } }>(stats)).upstream.model).toEqual([]);
+		expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toContainEqual({
+			msg: "poll model unreadable; plans use the backoff",
+			error: "model object unreachable",
+		});
+		warn.mockRestore();
 	});
 });
 
 describe("the upstream budget", () => {
 	it("unreachable, the checks go on at their times, unmetered, and lookups are answered", async () => {
-		await patchMethod(ns("UPSTREAM_BUDGET"), "acquire", () => async () => {
-			throw new Error("budget object unreachable");
-		});
+		refuseCalls("UPSTREAM_BUDGET", "acquire", "budget object unreachable");
+		const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
 		const asset = unique("unmetered");
 		world.fakes.script(asset, { status: "Processing" });
 		await register(asset);
@@ -144,5 +148,10 @@ describe("the upstream budget", () => {
 		world.fakes.script("unwatched-x", { status: "Processing" });
 		expect((await call("GET", "/v1/assets/unwatched-x")).status).toBe(200);
 		expect((await call("GET", `/v1/assets/${asset}?refresh=true`)).status).toBe(200);
+		expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toContainEqual({
+			msg: "upstream budget unreachable; the call goes unmetered",
+			error: "budget object unreachable",
+		});
+		warn.mockRestore();
 	});
 });

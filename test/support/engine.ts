@@ -4,7 +4,8 @@
 // method for one test (the objects share the tests' isolate).
 
 import { runInDurableObject } from "cloudflare:test";
-import { afterEach, expect } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterEach, expect, vi } from "vitest";
 import { call, type Fakes, json, unique, type VirtualClock } from "./fakes";
 import { step, stubOf } from "./steps";
 
@@ -96,7 +97,34 @@ export async function patchMethod(
 	});
 }
 
-/** Undoes every patchMethod after each test of the file that calls it. */
+/**
+ * Makes every call of `method` on the deployment-wide object behind `binding` fail with `message`,
+ * as an object that cannot be reached does. It fails on the caller's side (the stub the callers
+ * get): a method that threw inside the object would be reported by the runtime as the object's
+ * uncaught exception on every call.
+ */
+export function refuseCalls(
+	binding: "POLL_MODEL" | "UPSTREAM_BUDGET",
+	method: string,
+	message: string,
+): void {
+	const ns = env[binding] as unknown as DurableObjectNamespace;
+	const real = ns.getByName.bind(ns);
+	const spy = vi.spyOn(ns, "getByName").mockImplementation((name: string) => {
+		const stub = real(name);
+		return new Proxy(stub, {
+			get(target, key) {
+				if (key !== method) return Reflect.get(target, key);
+				return async () => {
+					throw new Error(message);
+				};
+			},
+		});
+	});
+	restores.push(() => spy.mockRestore());
+}
+
+/** Undoes every patchMethod and refuseCalls after each test of the file that calls it. */
 export function restorePatches(): void {
 	afterEach(() => {
 		for (const r of restores.splice(0)) r();
