@@ -14,6 +14,19 @@ const count = z.number().int().min(0);
 const when = (description: string) => z.string().nullable().openapi({ description, format: "date-time" });
 const cursor = z.string().min(1).max(600);
 
+/** The documents' example of an origin: one that is paused. */
+const PAUSED_EXAMPLE = {
+	origin: "https://example.com",
+	state: "paused" as const,
+	consecutive_failures: 12,
+	last_error: "network error: connect ECONNREFUSED",
+	last_error_at: "2026-11-28T17:03:00.000Z",
+	last_success_at: "2026-11-28T16:58:41.000Z",
+	paused_at: "2026-11-28T17:01:10.000Z",
+	next_probe_at: "2026-11-28T17:04:00.000Z",
+	pending_deliveries: 37,
+};
+
 export const ReceiverSchema = z
 	.object({
 		origin: z
@@ -33,19 +46,7 @@ export const ReceiverSchema = z
 			description: "Deliveries waiting for it to come back (made due at once when a probe succeeds)",
 		}),
 	})
-	.openapi("Receiver", {
-		example: {
-			origin: "https://example.com",
-			state: "paused",
-			consecutive_failures: 12,
-			last_error: "network error: connect ECONNREFUSED",
-			last_error_at: "2026-11-28T17:03:00.000Z",
-			last_success_at: "2026-11-28T16:58:41.000Z",
-			paused_at: "2026-11-28T17:01:10.000Z",
-			next_probe_at: "2026-11-28T17:04:00.000Z",
-			pending_deliveries: 37,
-		},
-	});
+	.openapi("Receiver", { example: PAUSED_EXAMPLE });
 
 export const ReceiverListSchema = z
 	.object({
@@ -58,17 +59,7 @@ export const ReceiverListSchema = z
 	.openapi("ReceiverList", {
 		example: {
 			receivers: [
-				{
-					origin: "https://example.com",
-					state: "paused",
-					consecutive_failures: 12,
-					last_error: "network error: connect ECONNREFUSED",
-					last_error_at: "2026-11-28T17:03:00.000Z",
-					last_success_at: "2026-11-28T16:58:41.000Z",
-					paused_at: "2026-11-28T17:01:10.000Z",
-					next_probe_at: "2026-11-28T17:04:00.000Z",
-					pending_deliveries: 37,
-				},
+				PAUSED_EXAMPLE,
 				{
 					origin: "https://hooks.example.org",
 					state: "healthy",

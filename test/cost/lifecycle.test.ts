@@ -16,7 +16,7 @@ import { forgetSnapshots } from "../../src/poll-model/snapshots";
 import { logNormal, prng } from "../../src/polling/distributions";
 import { runSweep } from "../../src/sweep/sweep";
 import { call, useFakeWorld } from "../support/fakes";
-import { type ClassCost, Meter, type ObjectClass } from "../support/meter";
+import { type ClassCost, Meter, type ObjectClass, zero } from "../support/meter";
 import { step } from "../support/steps";
 
 const RETENTION_MS = Number(env.RETENTION_S) * 1000;
@@ -84,14 +84,7 @@ async function lifecycle(minutes: number, plan: Lifecycle["plan"] = "backoff"): 
 	const afterCalls = meter.calls();
 	for (const cls of Object.keys(after) as ObjectClass[]) {
 		const a = after[cls];
-		const b = before.totals[cls] ?? {
-			rowsWritten: 0,
-			rowsRead: 0,
-			alarmWrites: 0,
-			statements: 0,
-			calls: 0,
-			alarms: 0,
-		};
+		const b = before.totals[cls] ?? zero();
 		if (cls === "WatchIndex") {
 			// remove() is the asset's; candidates() over every shard is the sweep run's.
 			const removes = (afterCalls["WatchIndex.remove"] ?? 0) - (before.calls["WatchIndex.remove"] ?? 0);

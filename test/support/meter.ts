@@ -53,7 +53,8 @@ const ENTRY_POINTS: Record<Exclude<ObjectClass, "unknown">, { binding: keyof Env
 	UpstreamBudget: { binding: "UPSTREAM_BUDGET", methods: ["acquire", "report", "state"] },
 };
 
-const zero = (): ClassCost => ({
+/** A class that has cost nothing yet. */
+export const zero = (): ClassCost => ({
 	rowsWritten: 0,
 	rowsRead: 0,
 	alarmWrites: 0,
