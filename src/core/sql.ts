@@ -57,7 +57,8 @@ export function migrate(storage: DurableObjectStorage, schema: Schema): void {
 const LOG_TABLE =
 	"CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID";
 
-function tableExists(sql: SqlStorage, name: string): boolean {
+/** Whether the object's database has the table `name`. */
+export function tableExists(sql: SqlStorage, name: string): boolean {
 	return (
 		firstRow(sql.exec("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", name)) !== null
 	);
@@ -69,7 +70,7 @@ function tableExists(sql: SqlStorage, name: string): boolean {
  * which migration it stands at without a `_migrations` table, whose creation and row would cost
  * three rows written on every asset object.
  */
-export function markBaseline(baseline: string, name: string): string {
+function markBaseline(baseline: string, name: string): string {
 	if (!/^[\w.-]+$/.test(name)) throw new Error(`migration name unfit for a baseline mark: ${name}`);
 	return baseline.replace(/CREATE TABLE (\w+) \(/, `CREATE TABLE $1 /* baseline ${name} */ (`);
 }

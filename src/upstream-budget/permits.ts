@@ -5,7 +5,7 @@
 // upstream answered.
 // The budget being unreachable never stops a call: it goes ahead unmetered, on its schedule.
 
-import { clock } from "../core/clock";
+import { clock, sleepFor } from "../core/clock";
 import { loadConfig } from "../core/config";
 import { errorText, logEvent } from "../core/log";
 import { HORIZON_MS, TOLERANCE_MS } from "./policy";
@@ -16,7 +16,7 @@ export const INTERACTIVE_WAIT_MS = 5_000;
 
 export type Permit = { kind: "go" } | { kind: "wait"; until: number };
 
-const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+const sleep = (ms: number) => (ms > 0 ? sleepFor(ms) : Promise.resolve());
 
 export class Permits {
 	private leaseUntil = Number.NEGATIVE_INFINITY;

@@ -8,7 +8,7 @@
 // a watch's delivery and its recent attempts live in its own row (one write per attempt), and
 // the watches table is WITHOUT ROWID (a text key with no hidden index beside it).
 
-import { migrate as applyMigrations, type Migration } from "../core/sql";
+import { migrate as applyMigrations, type Migration, tableExists } from "../core/sql";
 
 /**
  * The watches table of 0003 onwards: a watch, its delivery and its latest attempts in one row;
@@ -228,8 +228,5 @@ export function migrate(storage: DurableObjectStorage): void {
 
 /** True when this object has ever been written (an unwatched lookup leaves storage empty). */
 export function hasSchema(storage: DurableObjectStorage): boolean {
-	return (
-		storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'asset'").toArray().length >
-		0
-	);
+	return tableExists(storage.sql, "asset");
 }
