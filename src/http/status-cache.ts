@@ -7,6 +7,7 @@
 
 import { version } from "../../package.json";
 import { clock } from "../core/clock";
+import { isTerminal } from "../core/states";
 
 /**
  * How long a terminal answer is served from the edge cache, and at most from a client's cache.
@@ -74,7 +75,7 @@ export function cacheableUntil(
 	holdsUntil: number | null | undefined,
 	now: number,
 ): number | null {
-	if (status === "Active" || status === "Failed") return now + TERMINAL_MAX_AGE_S * 1000;
+	if (isTerminal(status)) return now + TERMINAL_MAX_AGE_S * 1000;
 	if (holdsUntil === null || holdsUntil === undefined || holdsUntil <= now) return null;
 	return Math.min(holdsUntil, now + WATCHED_MAX_AGE_S * 1000);
 }

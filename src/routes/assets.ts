@@ -14,6 +14,7 @@ import { loadConfig, requireConfig } from "../core/config";
 import { HttpError, NotFoundError } from "../core/errors";
 import { ASSET_ID_PATTERN } from "../core/ids";
 import { errorText, logEvent } from "../core/log";
+import { isTerminal } from "../core/states";
 import { type CrunSettings, crunSettings, uploadAsset } from "../crun/client";
 import { uploadError } from "../crun/upload-answer";
 import type { AppEnv } from "../http/app-env";
@@ -55,7 +56,7 @@ function cachedAnswer(c: Context<AppEnv>, entry: CachedStatus, waiting: boolean)
 /** A kept answer that can serve a lookup waiting for a terminal status: a terminal one. */
 function settled(entry: CachedStatus): { watched: boolean } | null {
 	const view = JSON.parse(entry.body) as AssetView;
-	return view.status === "Active" || view.status === "Failed" ? { watched: view.watched } : null;
+	return isTerminal(view.status) ? { watched: view.watched } : null;
 }
 
 assets.openapi(
