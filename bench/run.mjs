@@ -442,8 +442,9 @@ function bill(l) {
 /**
  * The same lifecycle in a busy deployment: what other assets share is left out. The model's row
  * is written once per FLUSH_SAMPLES samples of a busy type (0.1 of it here), the origin's success
- * report once per isolate per SUCCESS_REPORT_MS (10 min), and the token's live-watch count (one call per
- * index shard) once per isolate per COUNT_MAX_AGE_MS, whatever the number of registrations.
+ * report once per isolate per SUCCESS_REPORT_MS (10 min), and the token's live-watch count (one call to
+ * one index shard, far below the limit) once per isolate per COUNT_MAX_AGE_MS, whatever the number of
+ * registrations.
  */
 function busy(l) {
 	const rowsOf = (k) => (l.perClass[k]?.rowsWritten ?? 0) + (l.perClass[k]?.alarmWrites ?? 0);
@@ -498,7 +499,7 @@ function costReport(c) {
 				`| ${l.minutes} min | ${l.plan} | ${l.checks} | ${l.rowsWritten} | ${l.requests} | $${l.bill_per_10k.toFixed(3)} | ${l.busy.rowsWritten} / ${l.busy.requests} / $${l.busy.bill_per_10k.toFixed(3)} |`,
 		),
 		"",
-		"a busy deployment: the costs other assets share left out (the model's row, written once per 10 samples of a busy type; the origin's success report, once per isolate per 10 min; the token's live-watch count, one call per index shard once per isolate per 10 s).",
+		"a busy deployment: the costs other assets share left out (the model's row, written once per 10 samples of a busy type; the origin's success report, once per isolate per 10 min; the token's live-watch count, one call to one index shard once per isolate per 10 s while far below the limit).",
 		"",
 		"rows written (SQL + alarm writes) / calls in (RPC + alarm runs) per class, the 5-minute backoff lifecycle:",
 		`${classes

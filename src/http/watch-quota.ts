@@ -3,17 +3,28 @@
 // index shards, which hold every watch with its owner and state (pushed by the asset objects, healed
 // by the sweep); it is refreshed in the background once older than COUNT_MAX_AGE_MS, shared within a
 // Cloudflare location through the Workers cache, and raised at once by the registrations this isolate
-// makes. How far over the limit a burst can get, and why that is enough: README § Limits.
+// makes. Far below a large limit a refresh asks one shard and scales its count (one call instead of
+// one per shard); near the limit, and before any refusal, it asks every shard. How far over the
+// limit a burst can get, and why that is enough: README § Limits.
 
 import { version } from "../../package.json";
 import { clock } from "../core/clock";
+import { loadConfig } from "../core/config";
 import { errorText, logEvent } from "../core/log";
-import { liveWatchCount } from "../watch-index/reads";
+import { liveWatchCount, sampledLiveWatchCount } from "../watch-index/reads";
 
 /** A count older than this is refreshed from the index (in the background unless it refuses). */
 export const COUNT_MAX_AGE_MS = 10_000;
 /** How long the Workers cache keeps a count for other isolates of the location. */
 const CACHE_TTL_S = 60;
+/** Below this share of the limit a refresh may ask one shard; at or above it, every shard. */
+export const SAMPLE_BELOW_SHARE = 0.5;
+/**
+ * One shard's count says something only when the limit is large beside the number of shards:
+ * sampling needs a limit of at least this many watches per shard (the default 100,000 over 16
+ * shards is 6,250 per shard), so small limits are always counted exactly.
+ */
+export const SAMPLE_MIN_PER_SHARD = 64;
 
 /** What the quota needs of the request it serves. */
 export interface QuotaContext {
@@ -30,6 +41,10 @@ type Counted = {
 	/** live watches the index counted at `at` (0 and -Infinity before the first count) */
 	base: number;
 	at: number;
+	/** `base` is a count of every shard (false: one shard's, scaled) */
+	exact: boolean;
+	/** the shard the next sampled refresh asks (they take turns, so a token's watches piled on a few assets are seen) */
+	nextShard: number;
 	/** the watches this isolate added since the count was taken (reservations in flight included) */
 	added: Added[];
 	seq: number;
@@ -60,7 +75,16 @@ function entryOf(owner: string): Counted {
 	let e = counts.get(owner);
 	if (!e) {
 		const never = Number.NEGATIVE_INFINITY;
-		e = { base: 0, at: never, added: [], seq: 0, sharedReadAt: never, refreshStartedAt: never };
+		e = {
+			base: 0,
+			at: never,
+			exact: true,
+			nextShard: Math.floor(clock.random() * 1024),
+			added: [],
+			seq: 0,
+			sharedReadAt: never,
+			refreshStartedAt: never,
+		};
 		counts.set(owner, e);
 	}
 	return e;
@@ -72,10 +96,11 @@ async function readShared(ctx: QuotaContext, owner: string, e: Counted): Promise
 	try {
 		const hit = await caches.default.match(cacheKey(ctx.requestUrl, owner));
 		if (!hit) return;
-		const { base, at } = (await hit.json()) as { base?: unknown; at?: unknown };
+		const { base, at, exact } = (await hit.json()) as { base?: unknown; at?: unknown; exact?: unknown };
 		if (typeof base !== "number" || typeof at !== "number" || at <= e.at) return;
 		e.base = base;
 		e.at = at;
+		e.exact = exact !== false;
 		// Watches this isolate added in that same millisecond may be in it or not: taken as in it.
 		e.added = e.added.filter((a) => a.at > at);
 	} catch {
@@ -83,16 +108,42 @@ async function readShared(ctx: QuotaContext, owner: string, e: Counted): Promise
 	}
 }
 
-async function refresh(ctx: QuotaContext, owner: string, e: Counted): Promise<void> {
+/** Whether a refresh of `e` may ask one shard: a large limit, and the count well below it. */
+function maySample(env: Env, e: Counted, limit: number): boolean {
+	const shards = loadConfig(env).INDEX_SHARDS;
+	return shards > 1 && limit >= SAMPLE_MIN_PER_SHARD * shards && liveOf(e) < limit * SAMPLE_BELOW_SHARE;
+}
+
+/**
+ * Counts the token's live watches: from one shard when `maySample` (and the estimate stays below
+ * SAMPLE_BELOW_SHARE of the limit), else from every shard. `exact` asks every shard regardless.
+ */
+async function countLive(ctx: QuotaContext, owner: string, e: Counted, limit: number, exact: boolean) {
+	if (!exact && maySample(ctx.env, e, limit)) {
+		const estimate = await sampledLiveWatchCount(ctx.env, owner, e.nextShard++);
+		if (estimate < limit * SAMPLE_BELOW_SHARE) return { base: estimate, exact: false };
+	}
+	return { base: await liveWatchCount(ctx.env, owner), exact: true };
+}
+
+async function refresh(
+	ctx: QuotaContext,
+	owner: string,
+	e: Counted,
+	limit: number,
+	exact = false,
+): Promise<void> {
 	const started = clock.now();
 	const startSeq = e.seq;
 	e.refreshStartedAt = started;
 	try {
-		const base = await liveWatchCount(ctx.env, owner);
+		const counted = await countLive(ctx, owner, e, limit, exact);
 		// A slower refresh that started earlier must not undo a newer one.
 		if (started < e.at) return;
+		const base = counted.base;
 		e.base = base;
 		e.at = started;
+		e.exact = counted.exact;
 		// The shards were asked before any watch added from here on could reach them, so those are
 		// added to the count; one added before may not have reached its shard yet and is missed
 		// until the next refresh (part of the burst the README allows for).
@@ -100,7 +151,7 @@ async function refresh(ctx: QuotaContext, owner: string, e: Counted): Promise<vo
 		await caches.default
 			.put(
 				cacheKey(ctx.requestUrl, owner),
-				new Response(JSON.stringify({ base, at: started }), {
+				new Response(JSON.stringify({ base, at: started, exact: counted.exact }), {
 					headers: { "content-type": "application/json", "cache-control": `max-age=${CACHE_TTL_S}` },
 				}),
 			)
@@ -135,16 +186,16 @@ export interface WatchSlot {
 /**
  * Takes a provisional slot for one new watch of `owner`. Never calls an object while the token is
  * under its limit (a stale count is refreshed in the background, once per COUNT_MAX_AGE_MS); a
- * refusal is made from a count no older than that, refreshed first when it was older, so a token
- * is never refused on a count that a finished watch made stale.
+ * refusal is made from an exact count no older than that, taken first when it was older or
+ * sampled, so a token is never refused on a count that a finished watch made stale, nor on an
+ * estimate.
  */
 export async function takeWatchSlot(ctx: QuotaContext, owner: string, limit: number): Promise<WatchSlot> {
 	await prepareWatchQuota(ctx, owner);
 	const e = entryOf(owner);
-	if (stale(e.at)) {
-		if (liveOf(e) >= limit) await refresh(ctx, owner, e);
-		else if (stale(e.refreshStartedAt)) ctx.waitUntil(refresh(ctx, owner, e));
-	}
+	// A refusal is only ever made from a count of every shard, taken within COUNT_MAX_AGE_MS.
+	if (liveOf(e) >= limit && (stale(e.at) || !e.exact)) await refresh(ctx, owner, e, limit, true);
+	else if (stale(e.at) && stale(e.refreshStartedAt)) ctx.waitUntil(refresh(ctx, owner, e, limit));
 	const live = liveOf(e);
 	const added: Added = { seq: ++e.seq, at: clock.now() };
 	e.added.push(added);
