@@ -482,6 +482,7 @@ function costMeter() {
 			bill_per_10k: per10k(b),
 		};
 	}
+	if (cost.stream) cost.stream.bill_per_10k = per10k(cost.stream);
 	cost.passed = run.status === 0;
 	return cost;
 }
@@ -500,6 +501,12 @@ function costReport(c) {
 		),
 		"",
 		"a busy deployment: the costs other assets share left out (the model's row, written once per 10 samples of a busy type; the origin's success report, once per isolate per 10 min; the token's live-watch count, one call to one index shard once per isolate per 10 s while far below the limit).",
+		...(c.stream
+			? [
+					"",
+					`a stream, measured: ${c.stream.assets} five-minute assets of the learned type, one registered every ${c.stream.spacingMs / 1000} s by one token to one receiver origin, every alarm run in time order, so what they share is shared as it is at that rate; per asset ${c.stream.checks.toFixed(1)} checks, ${c.stream.rowsWritten.toFixed(1)} rows written, ${c.stream.requests.toFixed(1)} DO requests: $${c.stream.bill_per_10k.toFixed(3)} per 10,000 assets.`,
+				]
+			: []),
 		"",
 		"rows written (SQL + alarm writes) / calls in (RPC + alarm runs) per class, the 5-minute backoff lifecycle:",
 		`${classes
@@ -556,7 +563,7 @@ function targets(r) {
 		rows.push([
 			"bill per 10,000 five-minute assets",
 			"≤ $0.30",
-			`$${five.bill_per_10k.toFixed(3)} (backoff plan); $${fiveAdaptive?.bill_per_10k.toFixed(3)} (adaptive, model learned); in a busy deployment $${five.busy.bill_per_10k.toFixed(3)} / $${fiveAdaptive?.busy.bill_per_10k.toFixed(3)}`,
+			`$${five.bill_per_10k.toFixed(3)} (backoff plan); $${fiveAdaptive?.bill_per_10k.toFixed(3)} (adaptive, model learned); in a busy deployment $${five.busy.bill_per_10k.toFixed(3)} / $${fiveAdaptive?.busy.bill_per_10k.toFixed(3)}${r.cost.stream ? `; adaptive, a stream of one every ${r.cost.stream.spacingMs / 1000} s, measured: $${r.cost.stream.bill_per_10k.toFixed(3)}` : ""}`,
 		]);
 	}
 	if (sim) {

@@ -4,11 +4,13 @@
 // settings: of a type the model has not learned (the plan is the backoff's), and a 5-minute one of
 // a type it has (200 videos, log-normal, median 5 min). Jitter is drawn off-centre, as in
 // production. Rows written (SQL + alarms), rows read, calls in (RPC and alarm runs) per class, and
-// what one more uneventful check adds. The figures are printed as one `COST_JSON` line, which
+// what one more uneventful check adds; and a stream of such learned-type assets registered one
+// every 30 s, whose shared costs are shared as they would be. The figures are printed as one `COST_JSON` line, which
 // `npm run bench` reads; the assertions hold the targets of issue 11 (≤ 1 row per extra uneventful
 // check, ≤ 25 fixed rows per lifecycle). The sweep's reads of every shard are a cost per sweep run,
 // not per asset: they are left out here.
 
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { clock } from "../../src/core/clock";
@@ -17,7 +19,7 @@ import { logNormal, prng } from "../../src/polling/distributions";
 import { runSweep } from "../../src/sweep/sweep";
 import { call, useFakeWorld } from "../support/fakes";
 import { type ClassCost, Meter, type ObjectClass, zero } from "../support/meter";
-import { step } from "../support/steps";
+import { alarmAt, step, stubOf } from "../support/steps";
 
 const RETENTION_MS = Number(env.RETENTION_S) * 1000;
 const world = useFakeWorld({ resetStorage: true });
@@ -74,12 +76,20 @@ async function lifecycle(minutes: number, plan: Lifecycle["plan"] = "backoff"): 
 	}
 	// The lease of the last run wakes the object once more, for nothing.
 	await step(world.vclock, asset);
+	const { totals, calls } = await purgedTotals(1);
+	return { minutes, plan, checks: world.fakes.callsFor(asset), totals, calls };
+}
+
+/**
+ * What was counted since the last reset, once the sweep purged the `assets` finished RETENTION_S
+ * ago: the sweep's purge and index removals are the assets', its reads of every shard the run's.
+ */
+async function purgedTotals(assets: number): Promise<{ totals: Totals; calls: Record<string, number> }> {
 	world.vclock.advance(RETENTION_MS + 3_600_000);
 	const calls = meter.calls();
 	const totals = meter.totals();
-	// The sweep's purge is the asset's; its reads of every shard are the sweep run's.
 	const before = { calls: meter.calls(), totals: meter.totals() };
-	expect((await runSweep(env)).purged).toBe(1);
+	expect((await runSweep(env)).purged).toBe(assets);
 	const after = meter.totals();
 	const afterCalls = meter.calls();
 	for (const cls of Object.keys(after) as ObjectClass[]) {
@@ -92,7 +102,63 @@ async function lifecycle(minutes: number, plan: Lifecycle["plan"] = "backoff"): 
 		} else totals[cls] = { ...a };
 	}
 	for (const [k, n] of Object.entries(afterCalls)) if (k !== "WatchIndex.candidates") calls[k] = n;
-	return { minutes, plan, checks: world.fakes.callsFor(asset), totals, calls };
+	return { totals, calls };
+}
+
+/** Spacing of the stream's registrations: 2 a minute, 86,400 assets a month. */
+const STREAM_SPACING_MS = 30_000;
+const STREAM_ASSETS = 12;
+
+/**
+ * A stream of five-minute assets of the learned type, one registered every STREAM_SPACING_MS by
+ * one token to one receiver origin, every object's alarm run in time order: what each asset costs
+ * when what assets share (the token's count, the origin's success report, the model's row and
+ * its snapshot reads) is shared as it is at that rate, measured rather than left out. Totals per
+ * asset.
+ */
+async function stream(): Promise<{ totals: Totals; calls: Record<string, number>; checks: number }> {
+	meter.reset();
+	const start = world.vclock.t;
+	const queued = Array.from({ length: STREAM_ASSETS }, (_, i) => ({
+		asset: `stream-${++made}`,
+		at: start + i * STREAM_SPACING_MS,
+	}));
+	const registered: typeof queued = [];
+	const dataOf = (at: number) => ({ AssetType: LEARNED, CreateTime: new Date(at).toISOString() });
+	for (let runs = 0; ; runs++) {
+		if (runs > 2000) throw new Error("the stream did not settle");
+		let next: { asset: string; at: number; t: number } | null = null;
+		for (const r of registered) {
+			const t = await alarmAt(r.asset);
+			if (t !== null && (next === null || t < next.t)) next = { ...r, t };
+		}
+		const due = queued[0];
+		if (due && (next === null || due.at <= next.t)) {
+			world.vclock.t = Math.max(world.vclock.t, due.at);
+			world.fakes.script(due.asset, { status: "Processing", data: dataOf(due.at) });
+			const body = { asset_id: due.asset, callback_url: `https://receiver.example/${due.asset}` };
+			expect((await call("POST", "/v1/watches", { body })).status).toBe(201);
+			registered.push(queued.shift() as (typeof queued)[number]);
+			continue;
+		}
+		if (next === null) break;
+		world.vclock.t = Math.max(world.vclock.t, next.t);
+		if (world.vclock.t - next.at >= 5 * 60_000)
+			world.fakes.script(next.asset, { status: "Active", data: dataOf(next.at) });
+		await runDurableObjectAlarm(stubOf(next.asset));
+	}
+	for (const r of registered)
+		expect(world.fakes.deliveriesTo(`https://receiver.example/${r.asset}`)).toHaveLength(1);
+	const { totals, calls } = await purgedTotals(STREAM_ASSETS);
+	const per = (x: number) => x / STREAM_ASSETS;
+	for (const c of Object.values(totals))
+		for (const k of Object.keys(c) as (keyof ClassCost)[]) c[k] = per(c[k]);
+	const checks = registered.reduce((n, r) => n + world.fakes.callsFor(r.asset), 0);
+	return {
+		totals,
+		calls: Object.fromEntries(Object.entries(calls).map(([k, n]) => [k, per(n)])),
+		checks: per(checks),
+	};
 }
 
 const sum = (t: Totals, f: (c: ClassCost) => number) => Object.values(t).reduce((n, c) => n + f(c), 0);
@@ -111,6 +177,7 @@ describe("rows per lifecycle", () => {
 		await teachVideos();
 		world.vclock.advance(61_000);
 		const adaptive = await lifecycle(5, "adaptive");
+		const shared = await stream();
 		const short = runs[0] as Lifecycle;
 		const long = runs[3] as Lifecycle;
 		const extra = long.checks - short.checks;
@@ -134,6 +201,17 @@ describe("rows per lifecycle", () => {
 					perClass: r.totals,
 					calls: r.calls,
 				})),
+				stream: {
+					assets: STREAM_ASSETS,
+					spacingMs: STREAM_SPACING_MS,
+					minutes: 5,
+					plan: "adaptive",
+					checks: shared.checks,
+					rowsWritten: billedRows(shared.totals),
+					requests: requests(shared.totals),
+					perClass: shared.totals,
+					calls: shared.calls,
+				},
 			})}`,
 		);
 		// An uneventful check writes its alarm and nothing else.
