@@ -36,7 +36,7 @@ export default defineConfig({
 					exclude: ["test/e2e/**", "test/node/**", "test/browser/**"],
 					deps: {
 						optimizer: {
-							ssr: { enabled: true, include: ["hono", "zod", "@hono/zod-openapi", "standardwebhooks"] },
+							ssr: { enabled: true, include: ["hono", "hono/route", "zod", "@hono/zod-openapi", "standardwebhooks"] },
 						},
 					},
 				},
