@@ -2,9 +2,11 @@
 // header and the methods in the error envelope, instead of the 404 a path that does not exist
 // gets. The table is read once from the app's own routes, so it cannot drift from them; it runs
 // after auth, so it tells nothing about the API to a caller without a token that /openapi.json
-// does not tell already.
+// does not tell already. A request the router already matched to a handler of its own method is
+// served, and passes without the table.
 
 import type { MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import { MethodNotAllowedError } from "../core/errors";
 import type { AppEnv } from "./app-env";
 
@@ -48,6 +50,9 @@ export function allowedMethods(table: readonly PathMethods[], path: string): str
 export function rejectUnservedMethods(routes: () => readonly Route[]): MiddlewareHandler<AppEnv> {
 	let table: PathMethods[] | null = null;
 	return async (c, next) => {
+		// Middleware is registered for ALL; a route with a method is a handler of this request's
+		// method (HEAD is matched as GET), so the table below could only allow it.
+		if (matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
 		// Built at the first request, when every sub-app has been mounted.
 		table ??= methodTable(routes());
 		const allowed = allowedMethods(table, c.req.path);

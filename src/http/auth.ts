@@ -1,6 +1,8 @@
 // Bearer auth on /v1/*: Hono's bearerAuth with a verifier that compares the SHA-256 of the
 // presented token against every configured token's hash in constant time (no early exit), and
-// records a hash as the caller's identity. Tokens themselves are never stored or logged.
+// records a hash as the caller's identity. Tokens themselves are never stored or logged; an
+// isolate keeps in memory, for each configuration, the few Authorization headers it accepted, so a
+// caller presenting the same header again is not hashed again.
 // An API_TOKENS entry `client:token` names its owner, so several tokens (old and new, during a
 // rotation) share one client's watches; a bare `token` is its own owner.
 
@@ -69,6 +71,41 @@ function ownerOf(ownerKey: string): Promise<string> {
 	return id;
 }
 
+/** Who an accepted header authenticates as. */
+type Caller = { owner: string; client: string | null };
+
+/** How many accepted Authorization headers an isolate keeps per configuration (oldest go first). */
+export const ACCEPTED_HEADERS_KEPT = 64;
+
+/**
+ * Per configuration (so a token removed from API_TOKENS, which makes a new one, is refused at
+ * once): the exact Authorization header values that passed the full check. Only accepted headers
+ * are kept, so an unknown or near-miss token always takes the constant-time comparison; a lookup
+ * by the whole value tells only whether it is byte for byte one that was accepted.
+ */
+const acceptedByConfig = new WeakMap<Config, Map<string, Caller>>();
+
+function acceptedFor(config: Config): Map<string, Caller> {
+	let accepted = acceptedByConfig.get(config);
+	if (!accepted) {
+		accepted = new Map();
+		acceptedByConfig.set(config, accepted);
+	}
+	return accepted;
+}
+
+function rememberAccepted(config: Config, header: string | undefined, caller: Caller): void {
+	if (header === undefined) return;
+	const accepted = acceptedFor(config);
+	if (accepted.size >= ACCEPTED_HEADERS_KEPT) accepted.delete(accepted.keys().next().value as string);
+	accepted.set(header, caller);
+}
+
+/** How many accepted headers this isolate keeps for `env`'s configuration (for tests). */
+export function acceptedHeaderCount(env: Env): number {
+	return acceptedByConfig.get(loadConfig(env))?.size ?? 0;
+}
+
 const unauthorized = (message: string) => (c: { get: (k: "requestId") => string }) =>
 	new UnauthorizedError(message).toResponse(c.get("requestId"));
 
@@ -82,9 +119,11 @@ function authFor(config: Config): MiddlewareHandler<AppEnv> {
 			verifyToken: async (token, ctx) => {
 				const ownerKey = await matchToken(token, config.API_TOKENS);
 				if (ownerKey !== null) {
-					ctx.set("owner", await ownerOf(ownerKey));
+					const caller = { owner: await ownerOf(ownerKey), client: clientOfOwnerKey(ownerKey) };
+					ctx.set("owner", caller.owner);
 					// The watch rows record it: their callbacks are signed with this client's secrets.
-					ctx.set("client", clientOfOwnerKey(ownerKey));
+					ctx.set("client", caller.client);
+					rememberAccepted(config, ctx.req.header("authorization"), caller);
 				}
 				return ownerKey !== null;
 			},
@@ -105,6 +144,13 @@ export function requireToken(): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
 		const config = loadConfig(c.env);
 		requireConfig(config, "API_TOKENS");
+		const header = c.req.header("authorization");
+		const known = header === undefined ? undefined : acceptedByConfig.get(config)?.get(header);
+		if (known) {
+			c.set("owner", known.owner);
+			c.set("client", known.client);
+			return next();
+		}
 		return authFor(config)(c, next);
 	};
 }

@@ -2,9 +2,10 @@
 // WEBHOOK_SECRET or CLIENT_WEBHOOK_SECRETS value or its key, DASHBOARD_SESSION_SECRET) goes out in
 // a response body or header, whatever put it there — an upstream error message that echoes the key back, an operator's
 // secret pasted into a field. Each source still takes its own care; this makes SPEC §6 hold at
-// the one door every response uses.
+// the one door every response uses. An answer built from text already found clean (a kept status
+// answer, a registration) is marked so, and only its headers are read again here.
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { type Config, loadConfig } from "../core/config";
 import { logEvent } from "../core/log";
 import type { AppEnv } from "./app-env";
@@ -41,31 +42,72 @@ export function redact(text: string, secrets: readonly string[]): string | null 
 	return out === text ? null : out;
 }
 
+/** Responses whose body was checked where it was built (`markBodyChecked`): only their headers are read here. */
+const checkedBodies = new WeakSet<Response>();
+
+/** For each body holder, the secret list its text was last found clean against. */
+const cleanAgainst = new WeakMap<object, readonly string[]>();
+
+/**
+ * Whether `holder.body` holds none of `secrets`, worked out once per holder and secret list: an
+ * answer kept in memory and served many times is read once, not at every request.
+ */
+export function bodyHoldsNoSecret(holder: { readonly body: string }, secrets: readonly string[]): boolean {
+	if (cleanAgainst.get(holder) === secrets) return true;
+	if (redact(holder.body, secrets) !== null) return false;
+	cleanAgainst.set(holder, secrets);
+	return true;
+}
+
+/**
+ * Tells `withholdSecrets` that `res`'s body was built from text `bodyHoldsNoSecret` found clean,
+ * so it need not be cloned and read again; its headers are still checked. A body that does hold
+ * a secret is never marked, and takes the full check (redacted and logged) like any other.
+ */
+export function markBodyChecked(res: Response): Response {
+	checkedBodies.add(res);
+	return res;
+}
+
+/**
+ * `res`, the answer `c.json(value)` made, marked checked when `value`'s JSON holds no secret: a
+ * serialisation here costs far less than the clone and read of the body the door would make.
+ */
+export function checkedJson<R extends Response>(c: Context<AppEnv>, res: R, value: unknown): R {
+	const body = JSON.stringify(value);
+	if (bodyHoldsNoSecret({ body }, secretValues(loadConfig(c.env)))) markBodyChecked(res);
+	return res;
+}
+
 export function withholdSecrets(): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
 		await next();
 		const secrets = secretValues(loadConfig(c.env));
 		if (secrets.length === 0) return;
 		const res = c.res;
-		const headers = new Headers(res.headers);
-		let changed = false;
+		// Copied only when something must change: most answers hold nothing to withhold.
+		let headers: Headers | null = null;
 		for (const [name, value] of res.headers) {
 			const clean = redact(value, secrets);
 			if (clean !== null) {
+				headers ??= new Headers(res.headers);
 				headers.set(name, clean);
-				changed = true;
 			}
 		}
 		let body: BodyInit | null = res.body;
-		if (res.body && /json|text|html|xml|javascript/i.test(res.headers.get("content-type") ?? "")) {
+		if (
+			res.body &&
+			!checkedBodies.has(res) &&
+			/json|text|html|xml|javascript/i.test(res.headers.get("content-type") ?? "")
+		) {
 			const clean = redact(await res.clone().text(), secrets);
 			if (clean !== null) {
 				body = clean;
+				headers ??= new Headers(res.headers);
 				headers.delete("content-length");
-				changed = true;
 			}
 		}
-		if (!changed) return;
+		if (headers === null) return;
 		// The request id only: the path itself may hold what was withheld.
 		logEvent("warn", "secret withheld from a response", { request_id: c.get("requestId") });
 		// Assigning over an existing response would merge its headers back in; clear it first.

@@ -25,20 +25,26 @@ const MEMORY_ENTRIES = 1_000;
 
 const FRESH_UNTIL = "x-fresh-until";
 
-/** The isolate's own copies, by cache key URL: each until the earlier of its freshness and its memory age. */
+/**
+ * The isolate's own copies, by asset id (the isolate serves one release, and an answer does not
+ * depend on the host it was asked under): each until the earlier of its freshness and its memory
+ * age. A recall builds no URL or Request: the edge cache's key is made only when memory misses.
+ */
 const memory = new Map<string, CachedStatus & { memoryUntil: number }>();
 
-function remember(url: string, entry: CachedStatus): void {
-	memory.delete(url);
+function remember(assetId: string, entry: CachedStatus): CachedStatus {
+	memory.delete(assetId);
 	if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value as string);
-	memory.set(url, { ...entry, memoryUntil: Math.min(entry.freshUntil, clock.now() + MEMORY_MAX_AGE_MS) });
+	const kept = { ...entry, memoryUntil: Math.min(entry.freshUntil, clock.now() + MEMORY_MAX_AGE_MS) };
+	memory.set(assetId, kept);
+	return kept;
 }
 
-function recalled(url: string): CachedStatus | null {
-	const kept = memory.get(url);
+function recalled(assetId: string): CachedStatus | null {
+	const kept = memory.get(assetId);
 	if (!kept) return null;
 	if (kept.memoryUntil > clock.now()) return kept;
-	memory.delete(url);
+	memory.delete(assetId);
 	return null;
 }
 
@@ -80,32 +86,39 @@ export function cacheableUntil(
 	return Math.min(holdsUntil, now + WATCHED_MAX_AGE_S * 1000);
 }
 
-/** The entry for `key` while it is fresh; null when absent, stale, or when the cache fails. */
-export async function readCachedStatus(key: Request): Promise<CachedStatus | null> {
-	const inMemory = recalled(key.url);
+/**
+ * The kept answer for `assetId` while it is fresh; null when absent, stale, or when the cache
+ * fails. The same entry object comes back from memory until it is replaced, so what is worked out
+ * from it once (src/http/secret-egress.ts `bodyHoldsNoSecret`) holds for every hit.
+ */
+export async function readCachedStatus(requestUrl: string, assetId: string): Promise<CachedStatus | null> {
+	const inMemory = recalled(assetId);
 	if (inMemory) return inMemory;
 	try {
-		const hit = await caches.default.match(key);
+		const hit = await caches.default.match(statusCacheKey(requestUrl, assetId));
 		if (!hit) return null;
 		const etag = hit.headers.get("etag");
 		const freshUntil = Number(hit.headers.get(FRESH_UNTIL));
 		if (!etag || !Number.isFinite(freshUntil) || freshUntil <= clock.now()) return null;
-		const entry = { body: await hit.text(), etag, freshUntil };
-		remember(key.url, entry);
-		return entry;
+		return remember(assetId, { body: await hit.text(), etag, freshUntil });
 	} catch {
 		// A cache failure costs one Durable Object call, never the lookup.
 		return null;
 	}
 }
 
-export async function storeStatus(key: Request, entry: CachedStatus): Promise<void> {
+/** Keeps `entry` in memory and the edge cache; returns the entry as memory now holds it. */
+export async function storeStatus(
+	requestUrl: string,
+	assetId: string,
+	entry: CachedStatus,
+): Promise<CachedStatus> {
 	const maxAge = Math.ceil((entry.freshUntil - clock.now()) / 1000);
-	if (maxAge <= 0) return;
-	remember(key.url, entry);
+	if (maxAge <= 0) return entry;
+	const kept = remember(assetId, entry);
 	try {
 		await caches.default.put(
-			key,
+			statusCacheKey(requestUrl, assetId),
 			new Response(entry.body, {
 				headers: {
 					"content-type": "application/json",
@@ -118,13 +131,13 @@ export async function storeStatus(key: Request, entry: CachedStatus): Promise<vo
 	} catch {
 		// Not cached: the next lookup asks the Durable Object again.
 	}
+	return kept;
 }
 
 export async function forgetCachedStatus(requestUrl: string, assetId: string): Promise<void> {
-	const key = statusCacheKey(requestUrl, assetId);
-	memory.delete(key.url);
+	memory.delete(assetId);
 	try {
-		await caches.default.delete(key);
+		await caches.default.delete(statusCacheKey(requestUrl, assetId));
 	} catch {
 		// The entry then lives out its time; a cache failure must not fail the change itself.
 	}

@@ -19,6 +19,7 @@ import { type CrunSettings, crunSettings, uploadAsset } from "../crun/client";
 import { uploadError } from "../crun/upload-answer";
 import type { AppEnv } from "../http/app-env";
 import { MAX_WAIT_S, waitPreference } from "../http/prefer";
+import { bodyHoldsNoSecret, markBodyChecked, secretValues } from "../http/secret-egress";
 import {
 	type CachedStatus,
 	cacheableUntil,
@@ -26,7 +27,6 @@ import {
 	etagOf,
 	forgetCachedStatus,
 	readCachedStatus,
-	statusCacheKey,
 	storeStatus,
 	TERMINAL_MAX_AGE_S,
 	WATCHED_MAX_AGE_S,
@@ -41,6 +41,7 @@ export const assets = new OpenAPIHono<AppEnv>();
 /**
  * An answer as the edge keeps it: ETag, the remaining lifetime as the client's max-age, 304 on a
  * match. To a request that waits, `no-cache`: its next wait must reach the service, not a cache.
+ * Its body is checked for secrets once per kept entry, not once per answer.
  */
 function cachedAnswer(c: Context<AppEnv>, entry: CachedStatus, waiting: boolean) {
 	const maxAge = Math.max(0, Math.floor((entry.freshUntil - clock.now()) / 1000));
@@ -50,7 +51,8 @@ function cachedAnswer(c: Context<AppEnv>, entry: CachedStatus, waiting: boolean)
 		vary: "prefer",
 	};
 	if (etagMatches(c.req.header("if-none-match"), entry.etag)) return c.body(null, 304, headers);
-	return c.body(entry.body, 200, { ...headers, "content-type": "application/json" });
+	const res = c.body(entry.body, 200, { ...headers, "content-type": "application/json" });
+	return bodyHoldsNoSecret(entry, secretValues(loadConfig(c.env))) ? markBodyChecked(res) : res;
 }
 
 /** A kept answer that can serve a lookup waiting for a terminal status: a terminal one. */
@@ -143,10 +145,9 @@ assets.openapi(
 		const { asset_id } = c.req.valid("param");
 		const refresh = c.req.valid("query").refresh === "true";
 		const waitS = waitPreference(c.req.header("prefer"));
-		const key = statusCacheKey(c.req.url, asset_id);
 		if (!refresh) {
 			// A hit reaches no Durable Object at all. A kept Processing answer cannot end a wait.
-			const cached = await readCachedStatus(key);
+			const cached = await readCachedStatus(c.req.url, asset_id);
 			const done = cached && waitS !== null ? settled(cached) : null;
 			if (cached && waitS === null) return cachedAnswer(c, cached, false);
 			if (cached && done) {
@@ -165,9 +166,8 @@ assets.openapi(
 			c.header("cache-control", "no-store");
 			return c.body(body, 200, { "content-type": "application/json" });
 		}
-		const entry = { body, etag: await etagOf(body), freshUntil };
 		// Awaited rather than left to waitUntil: the next lookup from this data centre should hit.
-		await storeStatus(key, entry);
+		const entry = await storeStatus(c.req.url, asset_id, { body, etag: await etagOf(body), freshUntil });
 		return cachedAnswer(c, entry, waitS !== null);
 	},
 );

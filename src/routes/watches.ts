@@ -11,6 +11,7 @@ import { HttpError, NotFoundError } from "../core/errors";
 import { assetOfWatchId } from "../core/ids";
 import { errorText, logEvent } from "../core/log";
 import type { AppEnv } from "../http/app-env";
+import { checkedJson } from "../http/secret-egress";
 import { forgetCachedStatus } from "../http/status-cache";
 import { validationError } from "../http/validation";
 import { prepareWatchQuota } from "../http/watch-quota";
@@ -81,7 +82,7 @@ watches.openapi(
 		requireConfig(config, "CRUN_API_KEY", "WEBHOOK_SECRET");
 		const { created, watch } = await registerWatch(c, config, c.req.valid("json"));
 		if (created) await forgetCachedStatus(c.req.url, watch.asset_id);
-		return c.json(watch, created ? 201 : 200);
+		return checkedJson(c, c.json(watch, created ? 201 : 200), watch);
 	},
 );
 
