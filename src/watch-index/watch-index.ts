@@ -26,7 +26,7 @@ export interface IndexedWatch {
 /** A watch row's key, which the sweep hands back so that a purged asset's rows can be removed. */
 export type IndexKey = Pick<IndexedWatch, "owner" | "created_at" | "id">;
 
-/** What an asset object pushes: its summary and every one of its watches. */
+/** What an asset object pushes: its summary and its watches (every one, or those changed since its last push). */
 export interface AssetSync {
 	asset_id: string;
 	/** increasing per asset, across purges too (it is the asset's clock at the push) */

@@ -18,7 +18,7 @@ import { teachModel } from "../poll-model/snapshots";
 import type { IndexKey } from "../watch-index/watch-index";
 import { budgetedCall, CheckFlow } from "./check-flow";
 import { Deliveries, type OriginRef, type ProbeAnswer } from "./delivery-flow";
-import { publishToIndex, removeFromIndex } from "./index-sync";
+import { PushedState, publishToIndex, removeFromIndex } from "./index-sync";
 import {
 	type LookupAnswer,
 	lookupWatched,
@@ -47,8 +47,11 @@ export type HealResult = { found: boolean; rearmed: boolean; expired: number };
 type Registered = { created: boolean; watch: WatchView };
 
 export class AssetWatcher extends DurableObject<Env> {
-	private readonly store = new AssetStore(this.ctx.storage, () => {
+	/** What this instance knows its index shard holds (memory only: see index-sync.ts). */
+	private readonly pushed = new PushedState();
+	private readonly store = new AssetStore(this.ctx.storage, (change) => {
 		this.changed = true;
+		this.pushed.touched(change.id);
 	});
 	private readonly unwatched = new UnwatchedLookups();
 	private readonly waiters = new StatusWaiters();
@@ -282,7 +285,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		const changed = this.changed;
 		this.changed = false;
 		const request = { due, runAt, changed, force, retentionMs: this.config.RETENTION_S * 1000 };
-		if (!(await publishToIndex(this.env, this.store, request)))
+		if (!(await publishToIndex(this.env, this.store, request, this.pushed)))
 			await this.wakeBy(clock.now() + INDEX_RETRY_MS);
 	}
 
@@ -355,6 +358,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		const own = this.store.allWatches().map((w) => ({ owner: w.owner, created_at: w.created_at, id: w.id }));
 		this.unwatched.forget();
 		this.checks.forget();
+		this.pushed.forget();
 		await this.store.deleteAll();
 		// If this fails the rows still read purgeable, and the next sweep's purge removes them.
 		await removeFromIndex(this.env, assetId, [...own, ...keys], Math.max(now, indexedVersion));

@@ -1,6 +1,8 @@
 // The asset object's side of the index: when to push, and the push itself. A push carries the
-// asset's summary and every one of its watches; the shard writes only rows that changed, so a push
-// that repeats what the index has costs a call and no rows. The object pushes when a run changed
+// asset's summary and its watches; the shard writes only rows that changed, so a push that repeats
+// what the index has costs a call and no rows. While the summary is the one this instance last
+// pushed, a push carries only the watches changed since (`PushedState`): a registration on an
+// asset with a thousand watches sends one row, not a thousand. The object pushes when a run changed
 // something the index shows, when its lease moves into a new heartbeat period (decided from the
 // times alone, so nothing about past pushes is stored), and while `index_pending` says an earlier
 // push failed; the sweep's heal forces one. A lost push makes the index lag, never lose: the next
@@ -32,11 +34,60 @@ function nextVersion(): number {
 	return lastVersion;
 }
 
+/** What every index row of an asset repeats: its status, its sweep time, whether it finished. */
+type Summary = Pick<AssetSync, "status" | "sweep_at" | "finished">;
+
+const sameSummary = (a: Summary, b: Summary) =>
+	a.status === b.status && a.sweep_at === b.sweep_at && a.finished === b.finished;
+
+/**
+ * What this instance knows its shard holds: the summary its last push that the shard took carried
+ * (every row has it then), and the watches changed since a push last carried them. Memory only: a
+ * fresh instance knows nothing and pushes every watch, as does a push after a failed one.
+ */
+export class PushedState {
+	private last: (Summary & { version: number }) | null = null;
+	private readonly changed = new Set<string>();
+
+	/** A watch's indexed fields changed (the store reports it). */
+	touched(watchId: string): void {
+		this.changed.add(watchId);
+	}
+
+	/** The storage was wiped (a purge): nothing is known to be in the index any more. */
+	forget(): void {
+		this.last = null;
+		this.changed.clear();
+	}
+
+	/** The watches a push with `summary` must carry: the changed ones, or every one (null). */
+	take(summary: Summary): string[] | null {
+		const ids = [...this.changed];
+		this.changed.clear();
+		return this.last !== null && sameSummary(this.last, summary) ? ids : null;
+	}
+
+	/** The shard took a push (a slower, older one never replaces what a newer one said). */
+	taken(push: Summary & { version: number }): void {
+		if (this.last === null || push.version > this.last.version) this.last = push;
+	}
+
+	/** A push failed: the next one carries every watch. */
+	failed(): void {
+		this.last = null;
+	}
+}
+
 /**
  * Pushes the asset's summary and watches to its shard when the request calls for it. Never throws:
  * false means the index did not take it (the asset is marked pending and the caller retries soon).
  */
-export async function publishToIndex(env: Env, store: AssetStore, r: PublishRequest): Promise<boolean> {
+export async function publishToIndex(
+	env: Env,
+	store: AssetStore,
+	r: PublishRequest,
+	pushed: PushedState,
+): Promise<boolean> {
 	const asset = store.asset();
 	if (!asset) return true;
 	const renew = r.due !== null && leaseRenewalDue(r.runAt, r.due, asset.asset_id);
@@ -44,9 +95,7 @@ export async function publishToIndex(env: Env, store: AssetStore, r: PublishRequ
 
 	const now = clock.now();
 	const finishedAt = store.finishedAt();
-	const push: AssetSync = {
-		asset_id: asset.asset_id,
-		version: nextVersion(),
+	const summary: Summary = {
 		status: publicStatus(asset.status),
 		// Work already due runs now (the alarm fires at once): the lease counts from now, so a healed
 		// asset does not read overdue again before its alarm has had a chance to run.
@@ -57,7 +106,19 @@ export async function publishToIndex(env: Env, store: AssetStore, r: PublishRequ
 					? null
 					: leaseFor(Math.max(r.due, now), asset.asset_id),
 		finished: finishedAt !== null,
-		watches: store.allWatches().map((w) => ({
+	};
+	// A repair, or a push after a failed one, carries every watch; so does a new summary.
+	const changedIds = pushed.take(summary);
+	const only = r.force || asset.index_pending !== 0 ? null : changedIds;
+	const rows =
+		only === null ? store.allWatches() : only.map((id) => store.watch(id)).filter((w) => w !== null);
+	// Nothing the shard does not have already.
+	if (only !== null && rows.length === 0) return true;
+	const push: AssetSync = {
+		asset_id: asset.asset_id,
+		version: nextVersion(),
+		...summary,
+		watches: rows.map((w) => ({
 			id: w.id,
 			owner: w.owner,
 			state: w.state,
@@ -70,9 +131,11 @@ export async function publishToIndex(env: Env, store: AssetStore, r: PublishRequ
 		await indexFor(env, asset.asset_id).sync(push);
 	} catch (err) {
 		logEvent("warn", "index push failed", { asset_id: asset.asset_id, error: errorText(err) });
+		pushed.failed();
 		if (asset.index_pending === 0) store.updateAsset({ index_pending: 1 });
 		return false;
 	}
+	pushed.taken(push);
 	if (asset.index_pending !== 0) store.updateAsset({ index_pending: 0 });
 	return true;
 }
