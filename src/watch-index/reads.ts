@@ -35,6 +35,11 @@ async function fromShards<T>(
 	}
 }
 
+/** Every shard's number, 0 to INDEX_SHARDS − 1: what a read across the whole index asks. */
+function everyShard(env: Env): number[] {
+	return Array.from({ length: loadConfig(env).INDEX_SHARDS }, (_, i) => i);
+}
+
 /** One page of a token's watches after `after`, and the position to continue from (null at the end). */
 export async function listWatches(
 	env: Env,
@@ -43,11 +48,10 @@ export async function listWatches(
 	after: ListPosition | null,
 	limit: number,
 ): Promise<{ rows: WatchSummaryRow[]; next: ListPosition | null }> {
-	const count = loadConfig(env).INDEX_SHARDS;
 	const shards =
 		filter.asset_id !== undefined
-			? [shardOf(filter.asset_id, count)]
-			: Array.from({ length: count }, (_, i) => i);
+			? [shardOf(filter.asset_id, loadConfig(env).INDEX_SHARDS)]
+			: everyShard(env);
 	// limit + 1 from each shard: the merged first `limit` are exact, and one more says there is a next page.
 	const pages = await fromShards(env, shards, (s) => s.list(owner, filter, after, limit + 1));
 	const merged = pages.flat().sort(compareListPosition);
@@ -63,12 +67,7 @@ export interface TokenStats extends ShardStats {
 
 /** A token's watches by state, its assets by upstream status, and its most overdue asset. */
 export async function tokenStats(env: Env, owner: string, now: number): Promise<TokenStats> {
-	const count = loadConfig(env).INDEX_SHARDS;
-	const answers = await fromShards(
-		env,
-		Array.from({ length: count }, (_, i) => i),
-		(s) => s.stats(owner, now),
-	);
+	const answers = await fromShards(env, everyShard(env), (s) => s.stats(owner, now));
 	const total: TokenStats = { by_state: {}, by_status: {}, most_overdue: null, watches: 0, assets: 0 };
 	for (const a of answers) {
 		for (const [k, n] of Object.entries(a.by_state)) {
@@ -87,12 +86,7 @@ export async function tokenStats(env: Env, owner: string, now: number): Promise<
 
 /** How many of a token's watches are live (watching or notifying), across every shard. */
 export async function liveWatchCount(env: Env, owner: string): Promise<number> {
-	const count = loadConfig(env).INDEX_SHARDS;
-	const counts = await fromShards(
-		env,
-		Array.from({ length: count }, (_, i) => i),
-		(s) => s.liveCount(owner),
-	);
+	const counts = await fromShards(env, everyShard(env), (s) => s.liveCount(owner));
 	return counts.reduce((a, b) => a + b, 0);
 }
 
