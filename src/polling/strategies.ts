@@ -18,7 +18,7 @@ export type PollStrategy = (typeof POLL_STRATEGIES)[number];
  * optimal density of checks is √(h(t) / 2c); smaller c checks more often. docs/polling.md shows
  * what this value buys on the simulator's distributions.
  */
-export const CHECK_COST_MS = 1200;
+export const CHECK_COST_MS = 1300;
 
 export type PlanRequest = {
 	strategy: PollStrategy;
