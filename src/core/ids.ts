@@ -3,6 +3,7 @@
 // Tokens are kept only as SHA-256 hashes: a watch belongs to the hash of the token that made it.
 
 import { fromBase64Url, toBase64Url } from "./base64url";
+import { fnv1a } from "./hash";
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 export const ASSET_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -26,7 +27,18 @@ export function assetOfWatchId(watchId: string): string | null {
 	return assetId !== null && ASSET_ID_PATTERN.test(assetId) ? assetId : null;
 }
 
-export const newWebhookId = () => `msg_${randomId(24)}`;
+/**
+ * A watch's webhook-id for its event: one message per watch, so it follows from the watch's id
+ * (its random part, and a tag of the event type), and an event built again after a crash carries
+ * the one its first attempt was sent with.
+ */
+export function webhookIdFor(watchId: string, type: string): string {
+	const random = /^w_([a-z2-7]{20})_/.exec(watchId)?.[1] ?? watchId.replace(/[^a-z2-7]/g, "").slice(0, 20);
+	let h = fnv1a(`${watchId}:${type}`);
+	let tag = "";
+	for (let i = 0; i < 4; i++, h >>>= 5) tag += ALPHABET[h & 31];
+	return `msg_${random}${tag}`;
+}
 
 export async function hashToken(token: string): Promise<string> {
 	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));

@@ -29,9 +29,9 @@ import {
 import { hasSchema } from "./migrations";
 import { type RedeliveryMatch, redeliveryRefusal } from "./redelivery";
 import { fail, ok, type Result } from "./result";
-import type { AssetRow, WatchRow } from "./rows";
+import type { AssetRow, RegisterInput, WatchRow } from "./rows";
 import { StatusWaiters } from "./status-waiters";
-import { AssetStore, type RegisterInput } from "./store";
+import { AssetStore } from "./store";
 import { type WatchView, watchView } from "./views";
 
 /** How long past its own timeout a started check or attempt holds its slot before a re-run may redo it. */
@@ -290,6 +290,8 @@ export class AssetWatcher extends DurableObject<Env> {
 	}
 
 	private expireOverdueWatches(now: number): void {
+		// An event a finished asset owes comes first: its watch is past expiring.
+		this.store.transaction(() => this.store.openOwedEvents(now));
 		const overdue = this.store.overdueWatches(now);
 		if (overdue.length === 0) return;
 		const a = this.store.asset() as AssetRow;

@@ -12,7 +12,7 @@ import { clock } from "../core/clock";
 import type { Config } from "../core/config";
 import { jitter } from "../core/jitter";
 import { logEvent } from "../core/log";
-import { publicStatus } from "../core/states";
+import { isTerminal, publicStatus } from "../core/states";
 import { type CheckOutcome, errorCode } from "../crun/classify";
 import { checkAsset, crunSettings } from "../crun/client";
 import { typeSnapshot } from "../poll-model/snapshots";
@@ -251,8 +251,10 @@ export class CheckFlow {
 			if (result.set) this.store.updateAsset(result.set);
 			if (!notify) return;
 			const fresh = this.store.asset() as AssetRow;
+			// A terminal event is sent before it is stored (src/watcher/unsaved-events.ts).
+			const unsaved = isTerminal(fresh.status);
 			for (const w of this.store.watching())
-				this.store.openEvent(w, { type: notify.type, at, reason: notify.reason }, fresh, at);
+				this.store.openEvent(w, { type: notify.type, at, reason: notify.reason }, fresh, at, unsaved);
 		});
 		this.progress = result.progress;
 		if (result.sample) this.sample = result.sample;

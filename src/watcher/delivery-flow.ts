@@ -24,8 +24,15 @@ import type { ProbeAnswer, Waiter } from "../receivers/receiver-origin";
 export type { OriginRef, ProbeAnswer };
 
 import { type OriginLink, originLink } from "../receivers/reports";
-import { type AssetRow, type AttemptRow, type DeliveryRow, hasDelivery, type WatchRow } from "./rows";
-import type { AssetStore, AttemptOutcome } from "./store";
+import {
+	type AssetRow,
+	type AttemptOutcome,
+	type AttemptRow,
+	type DeliveryRow,
+	hasDelivery,
+	type WatchRow,
+} from "./rows";
+import type { AssetStore } from "./store";
 
 /** Deliveries sent concurrently by one alarm run; the rest follow in an immediate re-run. */
 export const DELIVERY_BATCH = 50;

@@ -35,6 +35,38 @@ export type AssetRow = {
 	plan: string | null;
 };
 
+/**
+ * The asset as it stands from its first registration until its first check answers: nothing of it
+ * is stored yet (that answer writes the row, one row rather than an INSERT then an UPDATE), so
+ * this is what the columns' defaults say, due for its first check since `since`.
+ */
+export function unansweredAsset(assetId: string, since: number): AssetRow {
+	return {
+		asset_id: assetId,
+		status: "Unknown",
+		name: null,
+		asset_type: null,
+		create_time: null,
+		update_time: null,
+		upstream_data: null,
+		upstream_message: null,
+		checked_at: null,
+		next_check_at: since,
+		checks: 0,
+		last_error: null,
+		last_error_at: null,
+		not_found_count: 0,
+		not_found_since: null,
+		terminal_at: null,
+		expired_reason: null,
+		last_forced_check_at: null,
+		created_at: since,
+		updated_at: since,
+		index_pending: 0,
+		plan: null,
+	};
+}
+
 export type WatchRow = {
 	id: string;
 	owner: string;
@@ -106,3 +138,30 @@ export function recentAttempts(w: Pick<WatchRow, "recent_attempts">): AttemptRow
 export function wantsEvent(w: Pick<WatchRow, "events">, type: EventType): boolean {
 	return (JSON.parse(w.events) as EventType[]).includes(type);
 }
+
+/** What a registration asks for, as the asset object's `register` takes it. */
+export interface RegisterInput {
+	assetId: string;
+	owner: string;
+	callbackUrl: string;
+	events: EventType[];
+	metadata: Record<string, unknown>;
+	callbackHeaders: Record<string, string>;
+	/** the registering token's client (CLIENT_WEBHOOK_SECRETS sign its callbacks), or null */
+	client: string | null;
+}
+
+export type NewWatch = RegisterInput & { id: string; expiresAt: number };
+
+/** How a delivery attempt ended for its watch, as delivery-flow.ts plans it. */
+export type AttemptOutcome =
+	| { kind: "retry"; at: number }
+	| {
+			kind: "end";
+			deliveredAt: number | null;
+			state: Extract<WatchState, "delivered" | "cancelled" | "failed">;
+	  }
+	/** its receiver origin is paused: it waits (from `heldSince`) and looks again at `at` on its own */
+	| { kind: "hold"; at: number; heldSince: number }
+	/** the watch moved on meanwhile (cancelled, or redelivered): the attempt is recorded, nothing else */
+	| { kind: "record" };

@@ -4,7 +4,7 @@
 // together in `transaction`. Watches whose indexed fields change are reported to `onWatchChange`
 // (the index push and the token quotas follow them). docs/storage.md describes the tables.
 
-import { newWebhookId } from "../core/ids";
+import { assetOfWatchId, webhookIdFor } from "../core/ids";
 import { firstRow } from "../core/sql";
 import {
 	type EventType,
@@ -18,12 +18,17 @@ import {
 import { migrate } from "./migrations";
 import {
 	type AssetRow,
+	type AttemptOutcome,
 	type AttemptRow,
 	type DeliveryRow,
+	hasDelivery,
+	type NewWatch,
 	recentAttempts,
+	unansweredAsset,
 	type WatchRow,
 	wantsEvent,
 } from "./rows";
+import { UnsavedEvents } from "./unsaved-events";
 import { eventBody } from "./views";
 
 /** How many of a watch's latest attempts it keeps (and its view shows). */
@@ -32,35 +37,10 @@ export const RECENT_ATTEMPTS = 10;
 /** A watch whose state (or another indexed field) a write changed; `liveBefore` is its liveness before. */
 export type WatchChange = { id: string; owner: string; liveBefore: boolean; liveAfter: boolean };
 
-/** What a registration asks for, as the asset object's `register` takes it. */
-export interface RegisterInput {
-	assetId: string;
-	owner: string;
-	callbackUrl: string;
-	events: EventType[];
-	metadata: Record<string, unknown>;
-	callbackHeaders: Record<string, string>;
-	/** the registering token's client (CLIENT_WEBHOOK_SECRETS sign its callbacks), or null */
-	client: string | null;
-}
-
-export type NewWatch = RegisterInput & { id: string; expiresAt: number };
-
-/** How a delivery attempt ended for its watch, as delivery-flow.ts plans it. */
-export type AttemptOutcome =
-	| { kind: "retry"; at: number }
-	| {
-			kind: "end";
-			deliveredAt: number | null;
-			state: Extract<WatchState, "delivered" | "cancelled" | "failed">;
-	  }
-	/** its receiver origin is paused: it waits (from `heldSince`) and looks again at `at` on its own */
-	| { kind: "hold"; at: number; heldSince: number }
-	/** the watch moved on meanwhile (cancelled, or redelivered): the attempt is recorded, nothing else */
-	| { kind: "record" };
-
 export class AssetStore {
 	private ready = false;
+	/** terminal events opened in memory, written with their first attempt's record */
+	private readonly unsaved = new UnsavedEvents();
 
 	constructor(
 		private readonly storage: DurableObjectStorage,
@@ -90,13 +70,22 @@ export class AssetStore {
 
 	// ---- reads ----------------------------------------------------------------------------
 
+	/** The asset; before its first answer, what its first watch made it (rows.ts `unansweredAsset`). */
 	asset(): AssetRow | null {
 		if (!this.ready) return null;
-		return firstRow(this.sql.exec<AssetRow>("SELECT * FROM asset WHERE id = 1"));
+		const row = firstRow(this.sql.exec<AssetRow>("SELECT * FROM asset WHERE id = 1"));
+		if (row) return row;
+		const w = firstRow(
+			this.sql.exec<{ id: string; at: number }>(
+				"SELECT id, created_at AS at FROM watches ORDER BY created_at LIMIT 1",
+			),
+		);
+		const assetId = w ? assetOfWatchId(w.id) : null;
+		return w && assetId ? unansweredAsset(assetId, w.at) : null;
 	}
 
 	watch(id: string): WatchRow | null {
-		return firstRow(this.sql.exec<WatchRow>("SELECT * FROM watches WHERE id = ?", id));
+		return this.unsaved.overlay(firstRow(this.sql.exec<WatchRow>("SELECT * FROM watches WHERE id = ?", id)));
 	}
 
 	/** The watch `id` when it belongs to `owner`; another token's watch reads as none. */
@@ -133,9 +122,7 @@ export class AssetStore {
 			.toArray();
 	}
 
-	liveCount(): number {
-		return this.count(LIVE_SQL);
-	}
+	liveCount = (): number => this.count(LIVE_SQL);
 	private count(where: string, ...args: SqlStorageValue[]): number {
 		return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM watches WHERE ${where}`, ...args).one().n;
 	}
@@ -162,10 +149,13 @@ export class AssetStore {
 		return set.length === 0 ? null : Math.min(...set);
 	}
 
-	/** The earliest delivery attempt due among watches that are notifying, if any. */
+	/** The earliest delivery attempt due: of watches notifying, and of events owed (`openOwedEvents`). */
 	nextAttemptAt(): number | null {
 		return this.sql
-			.exec<{ t: number | null }>("SELECT MIN(next_attempt_at) AS t FROM watches WHERE state = 'notifying'")
+			.exec<{ t: number | null }>(
+				`SELECT MIN(t) AS t FROM (SELECT MIN(next_attempt_at) AS t FROM watches WHERE state = 'notifying'
+				 UNION ALL SELECT terminal_at FROM asset WHERE EXISTS (SELECT 1 FROM watches WHERE state = 'watching'))`,
+			)
 			.one().t;
 	}
 
@@ -190,14 +180,15 @@ export class AssetStore {
 
 	/** Deliveries due by `now`, earliest first, at most `limit`. */
 	dueDeliveries(now: number, limit: number): DeliveryRow[] {
-		return this.sql
-			.exec<DeliveryRow>(
-				`SELECT * FROM watches WHERE state = 'notifying' AND webhook_id IS NOT NULL AND next_attempt_at <= ?
-				 ORDER BY next_attempt_at LIMIT ?`,
-				now,
-				limit,
-			)
-			.toArray();
+		const opened = this.unsaved.ids().map((id) => this.watch(id));
+		const stored = this.sql.exec<DeliveryRow>(
+			`SELECT * FROM watches WHERE state = 'notifying' AND webhook_id IS NOT NULL AND next_attempt_at <= ?
+			 ORDER BY next_attempt_at LIMIT ?`,
+			now,
+			limit,
+		);
+		const fresh = opened.filter((w): w is DeliveryRow => w?.state === "notifying" && hasDelivery(w));
+		return [...fresh, ...stored].slice(0, limit);
 	}
 
 	/** The owner's deliveries held for a paused receiver origin (few: scanned in memory). */
@@ -213,38 +204,23 @@ export class AssetStore {
 
 	// ---- writes ---------------------------------------------------------------------------
 
-	/** A new watch; the first one also creates the asset row, due for its first check now (`true`). */
+	/** A new watch; `true` when the asset is new with it (it is then due for its first check now). */
 	private insertWatch(w: NewWatch, now: number): boolean {
-		const created = this.sql.exec(
-			`INSERT OR IGNORE INTO asset (id, asset_id, next_check_at, created_at, updated_at, index_pending)
-			 VALUES (1, ?, ?, ?, ?, 0)`,
-			w.assetId,
-			now,
-			now,
-			now,
-		);
+		const created = this.asset() === null;
 		this.sql.exec(
 			`INSERT INTO watches (id, owner, callback_url, events, metadata, callback_headers, state, created_at, updated_at, expires_at, client)
 			 VALUES (?, ?, ?, ?, ?, ?, 'watching', ?, ?, ?, ?)`,
-			w.id,
-			w.owner,
-			w.callbackUrl,
-			JSON.stringify(w.events),
-			JSON.stringify(w.metadata),
-			JSON.stringify(w.callbackHeaders),
-			now,
-			now,
-			w.expiresAt,
-			w.client,
+			...[w.id, w.owner, w.callbackUrl, JSON.stringify(w.events), JSON.stringify(w.metadata)],
+			...[JSON.stringify(w.callbackHeaders), now, now, w.expiresAt, w.client],
 		);
 		this.onWatchChange({ id: w.id, owner: w.owner, liveBefore: false, liveAfter: true });
-		return created.rowsWritten > 0;
+		return created;
 	}
 
 	/**
-	 * A registration's writes, in one transaction: the watch (and the asset row, due for its first
-	 * check now, for the first one); on an asset already terminal, its event at once (no upstream
-	 * call); on one given up on (expired), a fresh start of polling.
+	 * A registration's writes, in one transaction: the watch (the first one makes the asset due for
+	 * its first check now; its row is written by that check's answer); on an asset already terminal,
+	 * its event at once (no upstream call); on one given up on (expired), a fresh start of polling.
 	 */
 	addWatch(w: NewWatch, now: number): { restarted: boolean } {
 		return this.transaction(() => {
@@ -274,7 +250,9 @@ export class AssetStore {
 	}
 
 	/** Sets the named columns of one row (`key` names it), in one UPDATE; nothing when none are named. */
-	private set(table: "asset" | "watches", key: SqlStorageValue, fields: Record<string, unknown>): void {
+	private set(table: "asset" | "watches", key: SqlStorageValue, changes: Record<string, unknown>): void {
+		// A watch's first write carries the event opened for it in memory.
+		const fields = table === "watches" ? { ...this.unsaved.take(key as string), ...changes } : changes;
 		const names = Object.keys(fields);
 		if (names.length === 0) return;
 		this.sql.exec(
@@ -284,9 +262,20 @@ export class AssetStore {
 		);
 	}
 
-	/** Sets the named columns of the asset row, in one UPDATE. */
+	/** Sets the named columns of the asset row, in one UPDATE; the first write creates the row. */
 	updateAsset(fields: Partial<AssetRow>): void {
-		this.set("asset", 1, fields);
+		const unwritten = Object.keys(fields).length > 0 && !firstRow(this.sql.exec("SELECT 1 FROM asset"));
+		const a = unwritten && this.asset();
+		if (!a) {
+			this.set("asset", 1, fields);
+			return;
+		}
+		const row: Record<string, unknown> = { id: 1, ...a, ...fields };
+		const names = Object.keys(row);
+		this.sql.exec(
+			`INSERT INTO asset (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
+			...names.map((n) => row[n] as SqlStorageValue),
+		);
 	}
 
 	/** Moves a watch to `state` (with the other columns given), in one UPDATE. */
@@ -306,26 +295,37 @@ export class AssetStore {
 	}
 
 	/**
-	 * The event a watch is owed: its exact body (built from `asset` as it is now) and a new
-	 * `webhook-id` stored in its row, due now, when the watch asked for this type; or the watch is
-	 * `skipped` when it did not.
+	 * The event a watch is owed: its exact body (built from `asset` as it is now) and its
+	 * `webhook-id`, due now, when the watch asked for this type; or the watch is `skipped` when it did
+	 * not. `unsaved`: a terminal event, kept in memory until its first attempt's record writes it.
 	 */
 	openEvent(
 		w: WatchRow,
 		event: { type: EventType; at: number; reason: ExpiryReason | null },
 		asset: AssetRow,
 		now: number,
+		unsaved = false,
 	): void {
-		if (!wantsEvent(w, event.type)) {
-			this.moveWatch(w, "skipped", now);
-			return;
-		}
-		this.moveWatch(w, "notifying", now, {
-			webhook_id: w.webhook_id ?? newWebhookId(),
+		const opened = {
+			webhook_id: w.webhook_id ?? webhookIdFor(w.id, event.type),
 			event_type: w.event_type ?? event.type,
 			body: w.body ?? eventBody(event.type, event.at, w, asset, event.reason),
 			next_attempt_at: now,
-		});
+		};
+		if (!wantsEvent(w, event.type)) this.moveWatch(w, "skipped", now);
+		else if (unsaved)
+			this.unsaved.put(w.id, { ...opened, state: "notifying", updated_at: now, finished_at: null });
+		else this.moveWatch(w, "notifying", now, opened);
+	}
+
+	/** What a terminal asset still owes when a run ended between its answer and the records: opened in the rows. */
+	openOwedEvents(now: number): void {
+		const a = this.asset();
+		const type = a && terminalEvent(a.status);
+		if (!a || !type) return;
+		for (const w of this.watching())
+			if (!this.unsaved.has(w.id))
+				this.openEvent(w, { type, at: a.terminal_at ?? now, reason: null }, a, now);
 	}
 
 	/** A redelivery: a new round of attempts (same `webhook-id`, same body), due now. */

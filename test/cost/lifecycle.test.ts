@@ -234,6 +234,10 @@ describe("rows per lifecycle", () => {
 		// The index's heartbeat: 2 rows per watch per 30 min of polling, about 0.07 per check at the cap.
 		expect(perCheck).toBeLessThanOrEqual(1.1);
 		expect(fixed).toBeLessThanOrEqual(25);
+		// The asset object's own rows, whatever the length: its schema (two tables, 2 rows each), the
+		// watch, the asset row at its first answer, the terminal answer, and the event written with
+		// its one attempt.
+		for (const r of [...runs, adaptive]) expect(r.totals.AssetWatcher?.rowsWritten).toBe(8);
 		// With a learned model the plan is the type's: its first check's lease cannot be the plan's
 		// (one more alarm write), and no more than that. Compared in the asset object, beside the
 		// backoff lifecycle of the same length (the index's heartbeat depends on the asset's id).

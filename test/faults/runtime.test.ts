@@ -1,4 +1,5 @@
-// Runtime faults: an alarm run that dies between sending a callback and recording it, an object
+// Runtime faults: an alarm run that dies between sending a callback and recording it (a terminal
+// event's first attempt, stored with its record, and a retry of one stored), an object
 // evicted between steps, and clock jumps. Each ends with every owed callback delivered, at most
 // duplicated under the same webhook-id, never lost. (An alarm whose retries ran out is healed by
 // the cron sweep: test/sweep.)
@@ -28,14 +29,42 @@ describe("crashes", () => {
 		await abortAllDurableObjects();
 		await run;
 
-		// Storage says: notifying, the attempt leased. The lease runs out and the attempt is redone.
+		// Storage says: Active, and the watch still owed its event (sent before it was stored,
+		// src/watcher/unsaved-events.ts). The lease runs out, the event is built again from the
+		// terminal row and its watch's id, and sent again.
+		expect((await json<{ status: string }>(await call("GET", `/v1/assets/${asset}`))).status).toBe("Active");
 		const after = await getWatch(w.id);
-		expect(after.state).toBe("notifying");
+		expect(after).toMatchObject({ state: "watching", delivery: null });
 		await stepUntil(world.vclock, asset, async () => (await getWatch(w.id)).state === "delivered");
 		const ds = world.fakes.deliveriesTo(url);
 		expect(ds).toHaveLength(2);
 		expect(ds[0]?.headers["webhook-id"]).toBe(ds[1]?.headers["webhook-id"]);
 		expect(ds[0]?.body).toBe(ds[1]?.body);
+	});
+
+	it("a run that dies while retrying a stored event sends it again later, same webhook-id and body", async () => {
+		const asset = unique("crash-retry");
+		const url = `https://receiver.example/${asset}`;
+		world.fakes.script(asset, { status: "Active" });
+		// The first attempt fails (its record stores the event); the retry is taken, then the runtime dies.
+		world.fakes.receiver(url, 500, { hang: true }, 204);
+		const w = await json<Watch>(
+			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
+		);
+		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length === 1);
+		expect((await getWatch(w.id)).delivery?.attempts).toBe(1);
+		world.vclock.t = (await alarmAt(asset)) as number;
+		const run = runDurableObjectAlarm(stubOf(asset)).catch(() => "aborted");
+		while (world.fakes.deliveriesTo(url).length < 2) await new Promise((r) => setTimeout(r, 5));
+		await abortAllDurableObjects();
+		await run;
+
+		expect((await getWatch(w.id)).state).toBe("notifying");
+		await stepUntil(world.vclock, asset, async () => (await getWatch(w.id)).state === "delivered");
+		const ds = world.fakes.deliveriesTo(url);
+		expect(ds).toHaveLength(3);
+		expect(new Set(ds.map((d) => d.headers["webhook-id"])).size).toBe(1);
+		expect(new Set(ds.map((d) => d.body)).size).toBe(1);
 	});
 
 	it("an alarm run that dies mid-check checks again once the lease runs out", async () => {

@@ -3,7 +3,7 @@
 // assets teach the model is used by registrations a minute later; the upstream budget's turns are
 // waited for, its leases spare the asks, and a 429 halves its rate for everyone. (What happens when
 // the model or the budget is broken, or a run dies mid-way: test/faults/engine.test.ts.)
-import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
@@ -43,6 +43,36 @@ describe("where the checks stand", () => {
 		}
 		// Only the first check (the answer made status, fields and plan known) wrote the row.
 		expect((await assetRow(asset)).checks).toBe(1);
+	});
+
+	it("a registration stores its watch alone: the asset is Unknown and due now until its first answer writes its row", {
+		timeout: 30_000,
+	}, async () => {
+		const asset = unique("unanswered");
+		world.fakes.script(asset, { status: "Processing", data: { AssetType: "Video" } });
+		const registeredAt = world.vclock.t;
+		await register(asset);
+		const stored = () =>
+			runInDurableObject(
+				stubOf(asset),
+				(_o, s) => s.storage.sql.exec("SELECT * FROM asset").toArray().length,
+			);
+		expect(await stored()).toBe(0);
+		// Evicted before its first check: the answer it gives still comes from its watch alone.
+		await evictDurableObject(stubOf(asset)).catch(() => {});
+		const before = await status(asset);
+		expect(before).toMatchObject({
+			asset_id: asset,
+			status: "Unknown",
+			watched: true,
+			checks: 0,
+			checked_at: null,
+		});
+		expect(Date.parse(before.next_check_at as string)).toBe(registeredAt);
+		await step(world.vclock, asset);
+		expect(await stored()).toBe(1);
+		const after = await status(asset);
+		expect(after).toMatchObject({ asset_id: asset, status: "Processing", asset_type: "Video", checks: 1 });
 	});
 
 	it("a refresh between scheduled checks counts, and the scheduled check stays where it was", async () => {
