@@ -17,7 +17,10 @@ import { BUDGET, measureBudget } from "./budget.mjs";
 
 // ---- settings (stated in the output) ---------------------------------------------------------
 
-/** The throughput, delay and upstream-call measurements: quick polling, so a run takes minutes. */
+/**
+ * The delay and upstream-call measurements (and a second figure for watched lookups): quick
+ * polling, so a run takes minutes.
+ */
 const VARS = {
 	POLL_INITIAL_MS: "500",
 	POLL_MAX_MS: "5000",
@@ -29,6 +32,12 @@ const VARS = {
 	POLL_STRATEGY: "backoff",
 	UPSTREAM_MAX_RPS: "0",
 };
+/**
+ * The throughput per route and the object calls of each request: as deployed (wrangler.toml's
+ * poll settings, adaptive strategy and upstream budget), so a watched asset's answer is kept as
+ * long as its real schedule leaves it unchanged. Only loopback callbacks are allowed on top.
+ */
+const DEPLOYED_VARS = { ALLOW_PRIVATE_CALLBACKS: "loopback" };
 /**
  * The rate limit is on, as deployed: every /v1 request asks the RATE_LIMITER binding. Its limit is
  * raised from 600 to this (the binding's and RATE_LIMIT_PER_MINUTE alike) so that the one bench
@@ -288,7 +297,8 @@ function callTally() {
  * Each route under load: /healthz, lookups of watched (Processing) and of finished assets, and
  * registrations of new assets and on watched ones. `tag` keeps each pass's asset ids apart.
  */
-async function measureRoutes(rt, { durationS, tag }) {
+async function measureRoutes(rt, { durationS, tag, only = null }) {
+	const wanted = (name) => only === null || only.includes(name);
 	// Each measurement is split in PAIRED_ROUNDS turns of /healthz then the route (half the time
 	// each per turn), so a drift of the machine's speed falls on both alike.
 	const turnS = durationS / PAIRED_ROUNDS;
@@ -353,6 +363,7 @@ async function measureRoutes(rt, { durationS, tag }) {
 		["watched_lookups", "look"],
 		["finished_lookups", "done"],
 	]) {
+		if (!wanted(name)) continue;
 		log(
 			`[${tag}] GET /v1/assets/:id over ${LOOKUP_POOL} ${prefix === "look" ? "watched" : "finished"} assets`,
 		);
@@ -369,6 +380,7 @@ async function measureRoutes(rt, { durationS, tag }) {
 		});
 	}
 
+	if (!wanted("registrations")) return out;
 	log(`[${tag}] POST /v1/watches, a new asset each time`);
 	let regN = 0;
 	const registeredIds = [];
@@ -504,10 +516,14 @@ function costMeter() {
 			bill_per_10k: per10k(b),
 		};
 	}
-	if (cost.stream) cost.stream.bill_per_10k = per10k(cost.stream);
+	for (const st of cost.streams ?? []) st.bill_per_10k = per10k(st);
 	cost.passed = run.status === 0;
 	return cost;
 }
+
+/** A stream's spacing, and how many assets a (30-day) month that makes. */
+const streamSpacing = (st) =>
+	`${st.spacingMs < 60_000 ? `${st.spacingMs / 1000} s` : `${(st.spacingMs / 60_000).toFixed(1)} min`} (${Math.round((30 * 86_400_000) / st.spacingMs).toLocaleString("en")} a month)`;
 
 function costReport(c) {
 	if (c.error) return `cost meter: ${c.error}`;
@@ -523,12 +539,10 @@ function costReport(c) {
 		),
 		"",
 		"a busy deployment: the costs other assets share left out (the model's row, written once per 10 samples of a busy type; the origin's success report, once per isolate per 10 min; the token's live-watch count, one call to one index shard once per isolate per 10 s while far below the limit).",
-		...(c.stream
-			? [
-					"",
-					`a stream, measured: ${c.stream.assets} five-minute assets of the learned type, one registered every ${c.stream.spacingMs / 1000} s by one token to one receiver origin, every alarm run in time order, so what they share is shared as it is at that rate; per asset ${c.stream.checks.toFixed(1)} checks, ${c.stream.rowsWritten.toFixed(1)} rows written, ${c.stream.requests.toFixed(1)} DO requests: $${c.stream.bill_per_10k.toFixed(3)} per 10,000 assets.`,
-				]
-			: []),
+		...(c.streams ?? []).flatMap((st) => [
+			"",
+			`a stream, measured: ${st.assets} five-minute assets of the learned type, one registered every ${streamSpacing(st)} by one token to one receiver origin, every alarm run in time order, so what they share is shared as it is at that rate; per asset ${st.checks.toFixed(1)} checks, ${st.rowsWritten.toFixed(1)} rows written, ${st.requests.toFixed(1)} DO requests: $${st.bill_per_10k.toFixed(3)} per 10,000 assets.`,
+		]),
 		"",
 		"rows written (SQL + alarm writes) / calls in (RPC + alarm runs) per class, the 5-minute backoff lifecycle:",
 		`${classes
@@ -585,7 +599,7 @@ function targets(r) {
 		rows.push([
 			"bill per 10,000 five-minute assets",
 			"≤ $0.30",
-			`$${five.bill_per_10k.toFixed(3)} (backoff plan); $${fiveAdaptive?.bill_per_10k.toFixed(3)} (adaptive, model learned); in a busy deployment $${five.busy.bill_per_10k.toFixed(3)} / $${fiveAdaptive?.busy.bill_per_10k.toFixed(3)}${r.cost.stream ? `; adaptive, a stream of one every ${r.cost.stream.spacingMs / 1000} s, measured: $${r.cost.stream.bill_per_10k.toFixed(3)}` : ""}`,
+			`$${five.bill_per_10k.toFixed(3)} (backoff plan); $${fiveAdaptive?.bill_per_10k.toFixed(3)} (adaptive, model learned); in a busy deployment $${five.busy.bill_per_10k.toFixed(3)} / $${fiveAdaptive?.busy.bill_per_10k.toFixed(3)}${(r.cost.streams ?? []).map((st) => `; adaptive, a stream of one every ${streamSpacing(st)}, measured: $${st.bill_per_10k.toFixed(3)}`).join("")}`,
 		]);
 	}
 	if (sim) {
@@ -842,21 +856,45 @@ if (process.argv.slice(2).includes("outage")) {
 }
 
 try {
-	log("starting the runtime");
-	const speed = await startBenchRuntime(VARS);
-	let rt = speed.rt;
 	results.settings = {
 		...VARS,
+		throughput_phase:
+			"as deployed: wrangler.toml's poll settings, strategy and upstream budget (ALLOW_PRIVATE_CALLBACKS=loopback on top)",
 		rate_limit_per_minute: BENCH_RATE_LIMIT_PER_MINUTE,
 		memory_phase: { POLL_INITIAL_MS: MEMORY_VARS.POLL_INITIAL_MS, POLL_MAX_MS: MEMORY_VARS.POLL_MAX_MS },
 		runtime: `bundled worker under miniflare (one workerd process), SQLite Durable Objects persisted under ${persistRoot === "/dev/shm" ? "/dev/shm (tmpfs)" : "BENCH_PERSIST_DIR or the temp folder"}`,
 		load_average_at_start: loadavg().map((n) => Math.round(n * 100) / 100),
 		load: `autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per measurement, each route in ${PAIRED_ROUNDS} turns with /healthz, loopback; load generator, simulator and receiver share the machine`,
 	};
-	// ---- throughput per route, then the object calls each request makes ----
-	results.throughput = await measureRoutes(rt, { durationS: DURATION_S, tag: "bench" });
+	// ---- throughput per route as deployed, then the object calls each request makes ----
+	log("starting a runtime with the deployed settings (throughput per route)");
+	const deployed = await startBenchRuntime(DEPLOYED_VARS);
+	results.throughput = await measureRoutes(deployed.rt, { durationS: DURATION_S, tag: "bench" });
 	for (const [route, figures] of Object.entries(results.throughput))
 		if (route !== "healthz") figures.ratio_to_healthz = figures.rps / figures.healthz_before.rps;
+	await deployed.dispose();
+	log("starting a runtime that counts object calls (BENCH_COUNT_OBJECT_CALLS; never set in production)");
+	const counting = await startBenchRuntime({ ...DEPLOYED_VARS, BENCH_COUNT_OBJECT_CALLS: "true" });
+	const counted = await measureRoutes(counting.rt, { durationS: COUNT_DURATION_S, tag: "count" });
+	results.object_calls = Object.fromEntries(
+		Object.entries(counted).map(([route, f]) => [route, f.object_calls]),
+	);
+	for (const figures of Object.values(results.throughput)) delete figures.object_calls;
+	await counting.dispose();
+
+	log("starting a runtime with quick polling (delay, calls, and watched lookups under checks every ≤ 5 s)");
+	const speed = await startBenchRuntime(VARS);
+	let rt = speed.rt;
+	// Watched lookups again, on assets checked every POLL_MAX_MS = 5 s: how much a frequent
+	// schedule (each check forgets the kept answer) takes from them.
+	const quickLookups = await measureRoutes(rt, {
+		durationS: DURATION_S,
+		tag: "quick",
+		only: ["watched_lookups"],
+	});
+	const w = quickLookups.watched_lookups;
+	results.watched_lookups_quick_polling = { ...w, ratio_to_healthz: w.rps / w.healthz_before.rps };
+	delete results.watched_lookups_quick_polling.object_calls;
 	const callback = (path) => `${rx.url}${path}`;
 
 	// ---- notification delay ----
@@ -966,16 +1004,7 @@ try {
 		fixed_per_asset_calls: fixedQuickChecks + 1,
 	};
 
-	// ---- the object calls each request makes: a second runtime that counts them ----
 	await speed.dispose();
-	log("starting a runtime that counts object calls (BENCH_COUNT_OBJECT_CALLS; never set in production)");
-	const counting = await startBenchRuntime({ ...VARS, BENCH_COUNT_OBJECT_CALLS: "true" });
-	const counted = await measureRoutes(counting.rt, { durationS: COUNT_DURATION_S, tag: "count" });
-	results.object_calls = Object.fromEntries(
-		Object.entries(counted).map(([route, f]) => [route, f.object_calls]),
-	);
-	for (const figures of Object.values(results.throughput)) delete figures.object_calls;
-	await counting.dispose();
 
 	// ---- memory with 10,000 watched assets, on a fresh runtime ----
 	log("starting a fresh runtime for the memory measurement (assets checked every 10 minutes)");
@@ -1078,6 +1107,13 @@ const rows = [
 		];
 	}),
 	[
+		"GET /v1/assets/:id (watched), checks every 5 s",
+		(({ rps, ratio_to_healthz, healthz_before, latency_p99_ms, non_2xx }) =>
+			`${fmt(rps)} req/s = ${fmt(ratio_to_healthz, 2)} × healthz (${fmt(healthz_before?.rps)} req/s in the turns between; p99 ${latency_p99_ms} ms, non-2xx ${non_2xx}): the quick-polling runtime, where each asset's kept answer lasts until its next check, 5 s at most`)(
+			r.watched_lookups_quick_polling,
+		),
+	],
+	[
 		`notification delay, ${r.delay.notified}/${r.delay.assets} flips`,
 		`p50 ${fmt(r.delay.p50_ms)} ms · p95 ${fmt(r.delay.p95_ms)} ms · p99 ${fmt(r.delay.p99_ms)} ms (max ${fmt(r.delay.max_ms)} ms)`,
 	],
@@ -1114,7 +1150,7 @@ console.log(
 	`\nseedance-asset-watcher bench — ${r.date.slice(0, 10)}, ${m.nproc} cores (${m.cpu}), ${m.memory_gib} GiB, Node ${m.node}, workerd ${m.workerd}`,
 );
 console.log(
-	`settings: POLL_INITIAL_MS=${VARS.POLL_INITIAL_MS} POLL_MAX_MS=${VARS.POLL_MAX_MS} POLL_BACKOFF=${VARS.POLL_BACKOFF} rate limit on (RATE_LIMITER at ${BENCH_RATE_LIMIT_PER_MINUTE}/min, so nothing is refused) (object calls: a second runtime, ${COUNT_DURATION_S} s per route; memory: a fresh runtime, POLL_INITIAL_MS=POLL_MAX_MS=${MEMORY_VARS.POLL_MAX_MS}); ${r.settings.load}; load average at start ${r.settings.load_average_at_start.join(" ")}\n`,
+	`settings: throughput per route and object calls as deployed (wrangler.toml's poll settings, adaptive, UPSTREAM_MAX_RPS 20); delay, calls and the second watched-lookup figure with POLL_INITIAL_MS=${VARS.POLL_INITIAL_MS} POLL_MAX_MS=${VARS.POLL_MAX_MS} POLL_BACKOFF=${VARS.POLL_BACKOFF}; rate limit on (RATE_LIMITER at ${BENCH_RATE_LIMIT_PER_MINUTE}/min, so nothing is refused) (object calls: a second runtime, ${COUNT_DURATION_S} s per route; memory: a fresh runtime, POLL_INITIAL_MS=POLL_MAX_MS=${MEMORY_VARS.POLL_MAX_MS}); ${r.settings.load}; load average at start ${r.settings.load_average_at_start.join(" ")}\n`,
 );
 const width = Math.max(...rows.map(([k]) => k.length));
 console.log(`| ${"figure".padEnd(width)} | value |`);
