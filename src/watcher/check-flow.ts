@@ -47,6 +47,14 @@ const pollSettings = (c: Config): PollSettings => ({
 	backoff: c.POLL_BACKOFF,
 });
 
+/**
+ * The first gap of the last plan this isolate made for a first check. When it was POLL_MAX_MS (the
+ * plan of a type whose first finishes are over a minute away, such as videos, starts at the cap,
+ * unjittered), the next plan-less first check leases that far: its plan then lands on the lease and
+ * its answer writes no second alarm. A wrong guess costs that one alarm write, as before.
+ */
+let lastFirstGapMs: number | null = null;
+
 export class CheckFlow {
 	/** where the checks stand; null until read or derived in this instance */
 	private progress: Progress | null = null;
@@ -123,6 +131,7 @@ export class CheckFlow {
 		if (plan) return planSlotAfter(plan, now);
 		const c = this.config();
 		this.firstGap = { at: now, u: clock.random() };
+		if (lastFirstGapMs === c.POLL_MAX_MS) return now + c.POLL_MAX_MS;
 		return now + Math.max(1, Math.min(c.POLL_MAX_MS, jitter(c.POLL_INITIAL_MS, this.firstGap.u)));
 	}
 
@@ -192,10 +201,12 @@ export class CheckFlow {
 			: { kind: "operator", code: 401, error: "CRUN_API_KEY is not configured" };
 		const fresh = this.store.asset() as AssetRow;
 		// A scheduled first check anchors its plan where its run began (where its lease counts from).
-		const anchor = !forced && this.firstGap ? this.firstGap.at : calledAt;
+		const first = !forced && this.firstGap !== null;
+		const anchor = first && this.firstGap ? this.firstGap.at : calledAt;
 		const newPlan = wantsPlan(fresh, this.plan(fresh), outcome)
 			? await this.newPlan(fresh, outcome, anchor)
 			: null;
+		if (newPlan && first) lastFirstGapMs = (newPlan.times[0] ?? Number.NaN) - newPlan.anchor;
 		this.apply(outcome, forced ? await this.current(fresh) : progress, newPlan, calledAt, forced);
 		// After the answer is stored: an error is eventful anyway, and the budget must not hold it up.
 		const code = crun ? errorCode(outcome) : null;

@@ -241,8 +241,12 @@ describe("rows per lifecycle", () => {
 		// watch, the asset row at its first answer, the terminal answer, and the event written with
 		// its one attempt.
 		for (const r of [...runs, adaptive]) expect(r.totals.AssetWatcher?.rowsWritten).toBe(8);
-		// With a learned model the plan is the type's: its first check's lease cannot be the plan's
-		// (one more alarm write), and no more than that. Compared in the asset object, beside the
+		// In a stream of videos each first check's lease is already its plan's first slot (the plan
+		// before it started at the cap): one alarm write per check and the registration's, no more.
+		for (const { shared } of streams)
+			expect(shared.totals.AssetWatcher?.alarmWrites).toBeCloseTo(shared.checks + 1, 9);
+		// With a learned model the plan is the type's: after backoff plans in this isolate, its first
+		// check's lease is the backoff's, not the plan's (one more alarm write), and no more than that. Compared in the asset object, beside the
 		// backoff lifecycle of the same length (the index's heartbeat depends on the asset's id).
 		const backoff5 = runs[1] as Lifecycle;
 		const assetFixed = (r: Lifecycle) => assetRows(r.totals) - r.checks * assetPerCheck;
