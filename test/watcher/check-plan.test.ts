@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { CheckOutcome } from "../../src/crun/classify";
 import { checkAt, type Plan, parsePlan } from "../../src/polling/plan";
 import { type CheckInput, planCheck, wantsPlan } from "../../src/watcher/check-plan";
-import type { AssetRow } from "../../src/watcher/rows";
+import { type AssetRow, unansweredAsset } from "../../src/watcher/rows";
 
 const T0 = 1_800_000_000_000;
 const S = { initialMs: 2000, maxMs: 60_000, backoff: 1.5 };
@@ -44,7 +44,7 @@ const processing = (over: Partial<typeof data> = {}): CheckOutcome => {
 };
 /** The row as the first check (the plan's anchor) left it. */
 const row: AssetRow = {
-	asset_id: "a1",
+	...unansweredAsset("a1", T0 - 100),
 	status: "Processing",
 	name: "clip",
 	asset_type: "Video",
@@ -55,16 +55,7 @@ const row: AssetRow = {
 	checked_at: T0,
 	next_check_at: T0 + 2000,
 	checks: 1,
-	last_error: null,
-	last_error_at: null,
-	not_found_count: 0,
-	not_found_since: null,
-	terminal_at: null,
-	expired_reason: null,
-	last_forced_check_at: null,
-	created_at: T0 - 100,
 	updated_at: T0,
-	index_pending: 0,
 	plan: JSON.stringify({}),
 };
 /** The check due at plan check 2, two checks in (the one at plan check 1 wrote nothing). */
