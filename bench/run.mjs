@@ -53,11 +53,11 @@ const BENCH_RATE_LIMIT_PER_MINUTE = 1_000_000;
 const MEMORY_VARS = { ...VARS, POLL_INITIAL_MS: "600000", POLL_MAX_MS: "600000" };
 const POLL_MAX_MS = Number(VARS.POLL_MAX_MS);
 const CONNECTIONS = 10;
-const DURATION_S = 6;
+const DURATION_S = 10;
 /** Turns of /healthz and the route within one measurement (see measureRoutes). */
-const PAIRED_ROUNDS = 3;
-/** The second pass, which counts the object calls of each answer, runs as long per route. */
-const COUNT_DURATION_S = DURATION_S;
+const PAIRED_ROUNDS = 5;
+/** The second pass counts the object calls of each answer: a count, not a rate, so shorter. */
+const COUNT_DURATION_S = 6;
 const LOOKUP_POOL = 100;
 const DELAY_ASSETS = 500;
 /** A second cohort that turns Active soon after its first check, where backoff pays off. */
