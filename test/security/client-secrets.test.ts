@@ -125,6 +125,11 @@ describe("a client entry that cannot be used", () => {
 		const held = await json<Watch>(await call("GET", `/v1/watches/${acme.id}`, { token: TOKEN_ACME }));
 		expect(held).toMatchObject({ state: "notifying", delivery: { attempts: 0 } });
 		expect(held.delivery?.last_error).toMatch(/CLIENT_WEBHOOK_SECRETS/);
+		// The listing (the index) says so too: the event was opened in memory, then held in its row.
+		const listed = await json<{ watches: { id: string; state: string }[] }>(
+			await call("GET", `/v1/watches?asset_id=${asset}`, { token: TOKEN_ACME }),
+		);
+		expect(listed.watches.find((x) => x.id === acme.id)?.state).toBe("notifying");
 		expect(world.fakes.deliveriesTo(`${url}/g`)).toHaveLength(1);
 		expect(
 			(await json<Watch>(await call("GET", `/v1/watches/${globex.id}`, { token: TOKEN_GLOBEX }))).state,
