@@ -201,8 +201,8 @@ export class CheckFlow {
 			: { kind: "operator", code: 401, error: "CRUN_API_KEY is not configured" };
 		const fresh = this.store.asset() as AssetRow;
 		// A scheduled first check anchors its plan where its run began (where its lease counts from).
-		const first = !forced && this.firstGap !== null;
-		const anchor = first && this.firstGap ? this.firstGap.at : calledAt;
+		const first = forced ? null : this.firstGap;
+		const anchor = first?.at ?? calledAt;
 		const newPlan = wantsPlan(fresh, this.plan(fresh), outcome)
 			? await this.newPlan(fresh, outcome, anchor)
 			: null;
