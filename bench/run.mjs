@@ -330,8 +330,10 @@ async function measureRoutes(rt, { durationS, tag, only = null }) {
 				}),
 			);
 		}
-		if (name !== "healthz") out[name] = { ...out[name], healthz_before: combined(turns.healthz) };
-		out[name] = { ...out[name], ...combined(turns.route), object_calls: tally.figures() };
+		out[name] = { ...combined(turns.route), object_calls: tally.figures() };
+		if (name === "healthz") return;
+		out[name].healthz_before = combined(turns.healthz);
+		out[name].ratio_to_healthz = out[name].rps / out[name].healthz_before.rps;
 	};
 
 	// Watched assets to look up: still Processing, so their answers come from the object's storage,
@@ -870,8 +872,6 @@ try {
 	log("starting a runtime with the deployed settings (throughput per route)");
 	const deployed = await startBenchRuntime(DEPLOYED_VARS);
 	results.throughput = await measureRoutes(deployed.rt, { durationS: DURATION_S, tag: "bench" });
-	for (const [route, figures] of Object.entries(results.throughput))
-		if (route !== "healthz") figures.ratio_to_healthz = figures.rps / figures.healthz_before.rps;
 	await deployed.dispose();
 	log("starting a runtime that counts object calls (BENCH_COUNT_OBJECT_CALLS; never set in production)");
 	const counting = await startBenchRuntime({ ...DEPLOYED_VARS, BENCH_COUNT_OBJECT_CALLS: "true" });
@@ -892,8 +892,7 @@ try {
 		tag: "quick",
 		only: ["watched_lookups"],
 	});
-	const w = quickLookups.watched_lookups;
-	results.watched_lookups_quick_polling = { ...w, ratio_to_healthz: w.rps / w.healthz_before.rps };
+	results.watched_lookups_quick_polling = quickLookups.watched_lookups;
 	delete results.watched_lookups_quick_polling.object_calls;
 	const callback = (path) => `${rx.url}${path}`;
 
@@ -1085,6 +1084,9 @@ if (process.exitCode) process.exit();
 
 const r = results;
 const fmt = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? "—" : n.toFixed(digits));
+/** A route's rate beside the /healthz turns it was measured with. */
+const rateText = (t) =>
+	`${fmt(t.rps)} req/s = ${fmt(t.ratio_to_healthz, 2)} × healthz (${fmt(t.healthz_before?.rps)} req/s in the turns between; p99 ${t.latency_p99_ms} ms, non-2xx ${t.non_2xx})`;
 const rows = [
 	[
 		"GET /healthz (baseline)",
@@ -1101,17 +1103,11 @@ const rows = [
 		const calls = c
 			? `; object calls per answer: ${fmt(c.request_path_mean, 2)} on its path (max ${c.request_path_max}), ${fmt(c.all_per_answer, 2)} in all`
 			: "";
-		return [
-			label,
-			`${fmt(t.rps)} req/s = ${fmt(t.ratio_to_healthz, 2)} × healthz (${fmt(t.healthz_before?.rps)} req/s in the turns between; p99 ${t.latency_p99_ms} ms, non-2xx ${t.non_2xx})${calls}`,
-		];
+		return [label, `${rateText(t)}${calls}`];
 	}),
 	[
 		"GET /v1/assets/:id (watched), checks every 5 s",
-		(({ rps, ratio_to_healthz, healthz_before, latency_p99_ms, non_2xx }) =>
-			`${fmt(rps)} req/s = ${fmt(ratio_to_healthz, 2)} × healthz (${fmt(healthz_before?.rps)} req/s in the turns between; p99 ${latency_p99_ms} ms, non-2xx ${non_2xx}): the quick-polling runtime, where each asset's kept answer lasts until its next check, 5 s at most`)(
-			r.watched_lookups_quick_polling,
-		),
+		`${rateText(r.watched_lookups_quick_polling)}: the quick-polling runtime, where each asset's kept answer lasts until its next check, 5 s at most`,
 	],
 	[
 		`notification delay, ${r.delay.notified}/${r.delay.assets} flips`,
