@@ -210,7 +210,7 @@ export class AssetWatcher extends DurableObject<Env> {
 		// again then), and soon for other work due now; the platform's retries need not happen. A
 		// run with nothing due (a registration's index push) has no lease to guard.
 		const polling = this.store.isPolling(a);
-		const check = polling ? this.checks.leaseFor(a, runAt) : null;
+		const check = polling ? await this.checks.leaseFor(a, runAt) : null;
 		const work = this.store.workDue(runAt) ? runAt + this.leaseMs() : null;
 		const lease = [check, work, this.store.nextDue(null)]
 			.filter((t): t is number => t !== null && t > runAt)

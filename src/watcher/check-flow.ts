@@ -10,13 +10,12 @@
 
 import { clock } from "../core/clock";
 import type { Config } from "../core/config";
-import { jitter } from "../core/jitter";
 import { logEvent } from "../core/log";
 import { isTerminal, publicStatus } from "../core/states";
 import { type CheckOutcome, errorCode } from "../crun/classify";
 import { checkAsset, crunSettings } from "../crun/client";
-import { typeSnapshot } from "../poll-model/snapshots";
-import { modelKey } from "../polling/model";
+import { modelSnapshots, typeSnapshot } from "../poll-model/snapshots";
+import { isUsable, modelKey, type TypeSnapshot } from "../polling/model";
 import { locate, type Plan, parsePlan } from "../polling/plan";
 import {
 	type Progress,
@@ -26,7 +25,7 @@ import {
 	type StoredSchedule,
 } from "../polling/progress";
 import type { PollSettings } from "../polling/schedule";
-import { planBackoff, planChecks } from "../polling/strategies";
+import { type Dice, planBackoff, planChecks } from "../polling/strategies";
 import { Permits } from "../upstream-budget/permits";
 import { LEASE_MS } from "../upstream-budget/policy";
 import { planCheck, wantsPlan } from "./check-plan";
@@ -48,12 +47,19 @@ const pollSettings = (c: Config): PollSettings => ({
 });
 
 /**
- * The first gap of the last plan this isolate made for a first check. When it was POLL_MAX_MS (the
- * plan of a type whose first finishes are over a minute away, such as videos, starts at the cap,
- * unjittered), the next plan-less first check leases that far: its plan then lands on the lease and
- * its answer writes no second alarm. A wrong guess costs that one alarm write, as before.
+ * The model key of the type this isolate's last first check turned out to be. A plan-less first
+ * check leases where a learned type's plan would put its next check: this one's when it is learned,
+ * else the one with the most samples (nothing learned: the backoff's first gap). When the answer is
+ * of that type its plan lands on the lease and writes no second alarm; a wrong guess costs that
+ * one alarm write, as every first run paid before.
  */
-let lastFirstGapMs: number | null = null;
+let lastFirstType: string | null = null;
+
+/** The dice of a first plan: its first gap (and a plan without times, its tail) from the lease's draw. */
+const firstDice =
+	(u: number): Dice =>
+	(slot) =>
+		slot === 0 || slot === "tail" ? u : clock.random();
 
 export class CheckFlow {
 	/** where the checks stand; null until read or derived in this instance */
@@ -124,15 +130,34 @@ export class CheckFlow {
 	}
 
 	/** The lease a run sets first: the next check after the one due now, or the next check. */
-	leaseFor(a: AssetRow, now: number): number | null {
+	async leaseFor(a: AssetRow, now: number): Promise<number | null> {
 		const p = this.forRun(a, now);
 		if (p.nextCheckAt === null || p.nextCheckAt > now) return p.nextCheckAt;
 		const plan = this.plan(a);
 		if (plan) return planSlotAfter(plan, now);
-		const c = this.config();
 		this.firstGap = { at: now, u: clock.random() };
-		if (lastFirstGapMs === c.POLL_MAX_MS) return now + c.POLL_MAX_MS;
-		return now + Math.max(1, Math.min(c.POLL_MAX_MS, jitter(c.POLL_INITIAL_MS, this.firstGap.u)));
+		return planSlotAfter(await this.likelyFirstPlan(a, now, this.firstGap.u), now);
+	}
+
+	/**
+	 * The plan a plan-less check at `now` will most likely get from its answer (`lastFirstType`), for
+	 * an asset just created. Its snapshots are the ones the answer's plan reads (cached per isolate):
+	 * no call of its own.
+	 */
+	private async likelyFirstPlan(a: AssetRow, now: number, u: number): Promise<Plan> {
+		const c = this.config();
+		const all = c.POLL_STRATEGY === "adaptive" ? ((await modelSnapshots(this.env))?.types ?? []) : [];
+		const types = all.filter(isUsable);
+		const best = types.reduce<TypeSnapshot | null>((b, t) => (b && b.samples >= t.samples ? b : t), null);
+		return planChecks({
+			strategy: c.POLL_STRATEGY,
+			assetId: a.asset_id,
+			anchor: now,
+			ageMs: 0,
+			model: types.find((t) => t.type === lastFirstType) ?? best,
+			settings: pollSettings(c),
+			dice: firstDice(u),
+		});
 	}
 
 	/**
@@ -206,7 +231,7 @@ export class CheckFlow {
 		const newPlan = wantsPlan(fresh, this.plan(fresh), outcome)
 			? await this.newPlan(fresh, outcome, anchor)
 			: null;
-		if (newPlan && first) lastFirstGapMs = (newPlan.times[0] ?? Number.NaN) - newPlan.anchor;
+		if (newPlan && first && outcome.kind === "ok") lastFirstType = modelKey(outcome.asset.assetType);
 		this.apply(outcome, forced ? await this.current(fresh) : progress, newPlan, calledAt, forced);
 		// After the answer is stored: an error is eventful anyway, and the budget must not hold it up.
 		const code = crun ? errorCode(outcome) : null;
@@ -230,7 +255,7 @@ export class CheckFlow {
 			ageMs: Number.isFinite(created) && created <= at ? at - created : null,
 			model,
 			settings: pollSettings(c),
-			dice: (slot) => (slot === 0 && first ? first.u : clock.random()),
+			dice: first ? firstDice(first.u) : () => clock.random(),
 		});
 	}
 
