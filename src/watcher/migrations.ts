@@ -3,10 +3,11 @@
 // BASELINE (what a fresh object runs instead of the list) is updated to match it in the same
 // change (test/watcher/migrations.test.ts compares the two). docs/storage.md describes every column.
 //
-// The schema is shaped by what Cloudflare bills: every row written, an index entry as one more.
-// So an asset is two tables and no secondary index (an asset has few watches, scanned in memory),
-// a watch's delivery and its recent attempts live in its own row (one write per attempt), and
-// the watches table is WITHOUT ROWID (a text key with no hidden index beside it).
+// The schema is shaped by what Cloudflare bills: every row written, an index entry as one more,
+// and a table's creation as two. So an asset is one table and no secondary index: one row for the
+// asset and one per watch (an asset has few watches, scanned in memory); a watch's delivery and
+// its recent attempts live in its own row (one write per attempt); and the table is WITHOUT ROWID
+// (a text key with no hidden index beside it).
 
 import { migrate as applyMigrations, type Migration, tableExists } from "../core/sql";
 
@@ -47,6 +48,120 @@ function WATCHES_TABLE(name: string, extra: readonly string[] = []): string {
  * bare token), and since when its delivery waits for its receiver origin to come back.
  */
 const RECOVERY_COLUMNS = ["client TEXT", "held_since INTEGER"];
+
+/** The asset's columns in the one table of 0006 on (on watch rows they are null). */
+export const ASSET_COLUMNS = [
+	"asset_id",
+	"status",
+	"name",
+	"asset_type",
+	"create_time",
+	"update_time",
+	"upstream_data",
+	"upstream_message",
+	"checked_at",
+	"next_check_at",
+	"checks",
+	"last_error",
+	"last_error_at",
+	"not_found_count",
+	"not_found_since",
+	"terminal_at",
+	"expired_reason",
+	"last_forced_check_at",
+	"created_at",
+	"updated_at",
+	"index_pending",
+	"plan",
+] as const;
+
+/** A watch's columns, its delivery's and its attempts' (on the asset's row they are null). */
+export const WATCH_COLUMNS = [
+	"id",
+	"owner",
+	"callback_url",
+	"events",
+	"metadata",
+	"callback_headers",
+	"state",
+	"created_at",
+	"updated_at",
+	"expires_at",
+	"finished_at",
+	"webhook_id",
+	"event_type",
+	"body",
+	"attempts",
+	"round_attempts",
+	"generation",
+	"next_attempt_at",
+	"last_status",
+	"last_error",
+	"last_attempt_at",
+	"delivered_at",
+	"recent_attempts",
+	"client",
+	"held_since",
+] as const;
+
+/**
+ * 0006 on: the asset and its watches in one table, `records`. The asset's row has the key '' and
+ * its columns; a watch's row has the watch's id and its columns. The two share `created_at`,
+ * `updated_at` (each row's own) and `last_error` (the asset's last check error, a watch's last
+ * attempt's). Each kind's required columns are checked.
+ */
+const RECORDS_TABLE = `CREATE TABLE records (
+	id TEXT PRIMARY KEY,
+	asset_id TEXT,
+	status TEXT,
+	name TEXT,
+	asset_type TEXT,
+	create_time TEXT,
+	update_time TEXT,
+	upstream_data TEXT,
+	upstream_message TEXT,
+	checked_at INTEGER,
+	next_check_at INTEGER,
+	checks INTEGER,
+	last_error TEXT,
+	last_error_at INTEGER,
+	not_found_count INTEGER,
+	not_found_since INTEGER,
+	terminal_at INTEGER,
+	expired_reason TEXT,
+	last_forced_check_at INTEGER,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	index_pending INTEGER,
+	plan TEXT,
+	owner TEXT,
+	callback_url TEXT,
+	events TEXT,
+	metadata TEXT,
+	callback_headers TEXT,
+	state TEXT,
+	expires_at INTEGER,
+	finished_at INTEGER,
+	webhook_id TEXT,
+	event_type TEXT,
+	body TEXT,
+	attempts INTEGER,
+	round_attempts INTEGER,
+	generation INTEGER,
+	next_attempt_at INTEGER,
+	last_status INTEGER,
+	last_attempt_at INTEGER,
+	delivered_at INTEGER,
+	recent_attempts TEXT,
+	client TEXT,
+	held_since INTEGER,
+	CHECK (id != '' OR (asset_id IS NOT NULL AND status IS NOT NULL AND checks IS NOT NULL
+		AND not_found_count IS NOT NULL AND index_pending IS NOT NULL AND owner IS NULL)),
+	CHECK (id = '' OR (owner IS NOT NULL AND callback_url IS NOT NULL AND events IS NOT NULL
+		AND metadata IS NOT NULL AND callback_headers IS NOT NULL AND state IS NOT NULL
+		AND expires_at IS NOT NULL AND attempts IS NOT NULL AND round_attempts IS NOT NULL
+		AND generation IS NOT NULL AND asset_id IS NULL))
+) WITHOUT ROWID;`;
 
 export const MIGRATIONS: readonly Migration[] = [
 	{
@@ -188,37 +303,29 @@ ALTER TABLE asset ADD COLUMN index_pending INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE asset ADD COLUMN plan TEXT;
 `,
 	},
+	{
+		// One table instead of two: a table's creation writes two rows on every asset object. The
+		// asset's row takes the key ''; poll_step (retired in 0005) is left behind.
+		name: "0006_records",
+		sql: `
+${RECORDS_TABLE}
+INSERT INTO records (id, ${ASSET_COLUMNS.join(", ")})
+SELECT '', ${ASSET_COLUMNS.join(", ")} FROM asset;
+INSERT INTO records (${WATCH_COLUMNS.join(", ")})
+SELECT ${WATCH_COLUMNS.join(", ")} FROM watches;
+DROP TABLE asset;
+DROP TABLE watches;
+`,
+	},
 ];
+
+/** The asset's row (key ''), and the watches' rows (every other key: a range of the key, so the asset's row is not read), as rows.ts types them. */
+export const ASSET = `SELECT ${ASSET_COLUMNS.join(", ")} FROM records WHERE id = ''`;
+export const WATCHES = `SELECT ${WATCH_COLUMNS.join(", ")} FROM records WHERE id > ''`;
 
 /** The schema all of MIGRATIONS add up to, in one step, for an object that has none yet. */
 export const BASELINE = `
-CREATE TABLE asset (
-	id INTEGER PRIMARY KEY CHECK (id = 1),
-	asset_id TEXT NOT NULL,
-	status TEXT NOT NULL DEFAULT 'Unknown',
-	name TEXT,
-	asset_type TEXT,
-	create_time TEXT,
-	update_time TEXT,
-	upstream_data TEXT,
-	upstream_message TEXT,
-	checked_at INTEGER,
-	next_check_at INTEGER,
-	checks INTEGER NOT NULL DEFAULT 0,
-	last_error TEXT,
-	last_error_at INTEGER,
-	poll_step INTEGER NOT NULL DEFAULT 0,
-	not_found_count INTEGER NOT NULL DEFAULT 0,
-	not_found_since INTEGER,
-	terminal_at INTEGER,
-	expired_reason TEXT,
-	last_forced_check_at INTEGER,
-	created_at INTEGER NOT NULL,
-	updated_at INTEGER NOT NULL,
-	index_pending INTEGER NOT NULL DEFAULT 1,
-	plan TEXT
-);
-${WATCHES_TABLE("watches", RECOVERY_COLUMNS)}
+${RECORDS_TABLE}
 `;
 
 /** Brings this asset object's schema up to date. */
@@ -228,5 +335,5 @@ export function migrate(storage: DurableObjectStorage): void {
 
 /** True when this object has ever been written (an unwatched lookup leaves storage empty). */
 export function hasSchema(storage: DurableObjectStorage): boolean {
-	return tableExists(storage.sql, "asset");
+	return tableExists(storage.sql, "records") || tableExists(storage.sql, "asset");
 }

@@ -15,7 +15,7 @@ import {
 	terminalEvent,
 	type WatchState,
 } from "../core/states";
-import { migrate } from "./migrations";
+import { ASSET, migrate, WATCHES } from "./migrations";
 import {
 	type AssetRow,
 	type AttemptOutcome,
@@ -73,11 +73,11 @@ export class AssetStore {
 	/** The asset; before its first answer, what its first watch made it (rows.ts `unansweredAsset`). */
 	asset(): AssetRow | null {
 		if (!this.ready) return null;
-		const row = firstRow(this.sql.exec<AssetRow>("SELECT * FROM asset WHERE id = 1"));
+		const row = firstRow(this.sql.exec<AssetRow>(ASSET));
 		if (row) return row;
 		const w = firstRow(
 			this.sql.exec<{ id: string; at: number }>(
-				"SELECT id, created_at AS at FROM watches ORDER BY created_at LIMIT 1",
+				"SELECT id, created_at AS at FROM records WHERE id > '' ORDER BY created_at LIMIT 1",
 			),
 		);
 		const assetId = w ? assetOfWatchId(w.id) : null;
@@ -85,7 +85,7 @@ export class AssetStore {
 	}
 
 	watch(id: string): WatchRow | null {
-		return this.unsaved.overlay(firstRow(this.sql.exec<WatchRow>("SELECT * FROM watches WHERE id = ?", id)));
+		return this.unsaved.overlay(firstRow(this.sql.exec<WatchRow>(`${WATCHES} AND id = ?`, id)));
 	}
 
 	/** The watch `id` when it belongs to `owner`; another token's watch reads as none. */
@@ -97,14 +97,14 @@ export class AssetStore {
 
 	allWatches(): WatchRow[] {
 		if (!this.ready) return [];
-		return this.sql.exec<WatchRow>("SELECT * FROM watches").toArray();
+		return this.sql.exec<WatchRow>(WATCHES).toArray();
 	}
 
 	/** The token's watch on this callback URL that is not cancelled, if any (registration is idempotent). */
 	registeredWatch(owner: string, callbackUrl: string): WatchRow | null {
 		return firstRow(
 			this.sql.exec<WatchRow>(
-				"SELECT * FROM watches WHERE owner = ? AND callback_url = ? AND state != 'cancelled' ORDER BY created_at LIMIT 1",
+				`${WATCHES} AND owner = ? AND callback_url = ? AND state != 'cancelled' ORDER BY created_at LIMIT 1`,
 				owner,
 				callbackUrl,
 			),
@@ -112,19 +112,19 @@ export class AssetStore {
 	}
 
 	watching(): WatchRow[] {
-		return this.sql.exec<WatchRow>("SELECT * FROM watches WHERE state = 'watching'").toArray();
+		return this.sql.exec<WatchRow>(`${WATCHES} AND state = 'watching'`).toArray();
 	}
 
 	/** Watches still watching whose TTL has run out by `now`. */
 	overdueWatches(now: number): WatchRow[] {
-		return this.sql
-			.exec<WatchRow>("SELECT * FROM watches WHERE state = 'watching' AND expires_at <= ?", now)
-			.toArray();
+		return this.sql.exec<WatchRow>(`${WATCHES} AND state = 'watching' AND expires_at <= ?`, now).toArray();
 	}
 
 	liveCount = (): number => this.count(LIVE_SQL);
 	private count(where: string, ...args: SqlStorageValue[]): number {
-		return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM watches WHERE ${where}`, ...args).one().n;
+		return this.sql
+			.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM records WHERE id > '' AND (${where})`, ...args)
+			.one().n;
 	}
 
 	/** Some watch (any token) still holds state here: the asset is answered from storage. */
@@ -149,27 +149,28 @@ export class AssetStore {
 		return set.length === 0 ? null : Math.min(...set);
 	}
 
+	/** A query's one time `t`, or null. */
+	private time(query: string): number | null {
+		return this.sql.exec<{ t: number | null }>(query).one().t;
+	}
+
 	/** The earliest delivery attempt due: of watches notifying, and of events owed (`openOwedEvents`). */
 	nextAttemptAt(): number | null {
-		return this.sql
-			.exec<{ t: number | null }>(
-				`SELECT MIN(t) AS t FROM (SELECT MIN(next_attempt_at) AS t FROM watches WHERE state = 'notifying'
-				 UNION ALL SELECT terminal_at FROM asset WHERE EXISTS (SELECT 1 FROM watches WHERE state = 'watching'))`,
-			)
-			.one().t;
+		return this.time(
+			`SELECT MIN(t) AS t FROM (SELECT MIN(next_attempt_at) AS t FROM records WHERE id > '' AND state = 'notifying'
+			 UNION ALL SELECT terminal_at FROM records WHERE id = '' AND EXISTS (SELECT 1 FROM records WHERE id > '' AND state = 'watching'))`,
+		);
 	}
 
 	/** The earliest TTL expiry among watches still watching, if any. */
 	nextExpiryAt(): number | null {
-		return this.sql
-			.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM watches WHERE state = 'watching'")
-			.one().t;
+		return this.time("SELECT MIN(expires_at) AS t FROM records WHERE id > '' AND state = 'watching'");
 	}
 
 	/** When the asset's last live watch finished; null while any watch is watching or notifying. */
 	finishedAt(): number | null {
 		if (!this.ready || this.liveCount() > 0) return null;
-		return this.sql.exec<{ t: number | null }>("SELECT MAX(finished_at) AS t FROM watches").one().t;
+		return this.time("SELECT MAX(finished_at) AS t FROM records WHERE id > ''");
 	}
 
 	/** Some work other than a check is due by `now`: a delivery attempt or a TTL expiry. */
@@ -182,7 +183,7 @@ export class AssetStore {
 	dueDeliveries(now: number, limit: number): DeliveryRow[] {
 		const opened = this.unsaved.ids().map((id) => this.watch(id));
 		const stored = this.sql.exec<DeliveryRow>(
-			`SELECT * FROM watches WHERE state = 'notifying' AND webhook_id IS NOT NULL AND next_attempt_at <= ?
+			`${WATCHES} AND state = 'notifying' AND webhook_id IS NOT NULL AND next_attempt_at <= ?
 			 ORDER BY next_attempt_at LIMIT ?`,
 			now,
 			limit,
@@ -195,10 +196,7 @@ export class AssetStore {
 	heldDeliveries(owner: string): DeliveryRow[] {
 		if (!this.ready) return [];
 		return this.sql
-			.exec<DeliveryRow>(
-				"SELECT * FROM watches WHERE state = 'notifying' AND held_since IS NOT NULL AND owner = ?",
-				owner,
-			)
+			.exec<DeliveryRow>(`${WATCHES} AND state = 'notifying' AND held_since IS NOT NULL AND owner = ?`, owner)
 			.toArray();
 	}
 
@@ -208,8 +206,8 @@ export class AssetStore {
 	private insertWatch(w: NewWatch, now: number): boolean {
 		const created = this.asset() === null;
 		this.sql.exec(
-			`INSERT INTO watches (id, owner, callback_url, events, metadata, callback_headers, state, created_at, updated_at, expires_at, client)
-			 VALUES (?, ?, ?, ?, ?, ?, 'watching', ?, ?, ?, ?)`,
+			`INSERT INTO records (id, owner, callback_url, events, metadata, callback_headers, state, created_at, updated_at,
+			 expires_at, client, attempts, round_attempts, generation) VALUES (?, ?, ?, ?, ?, ?, 'watching', ?, ?, ?, ?, 0, 0, 0)`,
 			...[w.id, w.owner, w.callbackUrl, JSON.stringify(w.events), JSON.stringify(w.metadata)],
 			...[JSON.stringify(w.callbackHeaders), now, now, w.expiresAt, w.client],
 		);
@@ -249,14 +247,14 @@ export class AssetStore {
 		});
 	}
 
-	/** Sets the named columns of one row (`key` names it), in one UPDATE; nothing when none are named. */
-	private set(table: "asset" | "watches", key: SqlStorageValue, changes: Record<string, unknown>): void {
+	/** Sets the named columns of one row (`key`: '' the asset's), in one UPDATE; nothing when none are named. */
+	private set(key: string, changes: Record<string, unknown>): void {
 		// A watch's first write carries the event opened for it in memory.
-		const fields = table === "watches" ? { ...this.unsaved.take(key as string), ...changes } : changes;
+		const fields = key !== "" ? { ...this.unsaved.take(key), ...changes } : changes;
 		const names = Object.keys(fields);
 		if (names.length === 0) return;
 		this.sql.exec(
-			`UPDATE ${table} SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,
+			`UPDATE records SET ${names.map((n) => `${n} = ?`).join(", ")} WHERE id = ?`,
 			...names.map((n) => fields[n] as SqlStorageValue),
 			key,
 		);
@@ -264,16 +262,17 @@ export class AssetStore {
 
 	/** Sets the named columns of the asset row, in one UPDATE; the first write creates the row. */
 	updateAsset(fields: Partial<AssetRow>): void {
-		const unwritten = Object.keys(fields).length > 0 && !firstRow(this.sql.exec("SELECT 1 FROM asset"));
+		const unwritten =
+			Object.keys(fields).length > 0 && !firstRow(this.sql.exec("SELECT 1 FROM records WHERE id = ''"));
 		const a = unwritten && this.asset();
 		if (!a) {
-			this.set("asset", 1, fields);
+			this.set("", fields);
 			return;
 		}
-		const row: Record<string, unknown> = { id: 1, ...a, ...fields };
+		const row: Record<string, unknown> = { id: "", ...a, ...fields };
 		const names = Object.keys(row);
 		this.sql.exec(
-			`INSERT INTO asset (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
+			`INSERT INTO records (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
 			...names.map((n) => row[n] as SqlStorageValue),
 		);
 	}
@@ -286,7 +285,7 @@ export class AssetStore {
 		fields: Partial<WatchRow> = {},
 	): void {
 		const live = isLive(state);
-		this.set("watches", w.id, { ...fields, state, updated_at: now, finished_at: live ? null : now });
+		this.set(w.id, { ...fields, state, updated_at: now, finished_at: live ? null : now });
 		this.onWatchChange({ id: w.id, owner: w.owner, liveBefore: isLive(w.state), liveAfter: live });
 	}
 
@@ -341,14 +340,14 @@ export class AssetStore {
 
 	/** Holds a delivery for its paused receiver origin, since `since`, until `at` (no attempt counted). */
 	holdForOrigin(watchId: string, since: number, at: number): void {
-		this.set("watches", watchId, { held_since: since, next_attempt_at: at });
+		this.set(watchId, { held_since: since, next_attempt_at: at });
 	}
 
 	/** Held deliveries whose origin is back: due now, no longer held. One UPDATE per watch. */
 	releaseHeld(watchIds: readonly string[], now: number): void {
 		for (const id of watchIds)
 			this.sql.exec(
-				"UPDATE watches SET held_since = NULL, next_attempt_at = ? WHERE id = ? AND held_since IS NOT NULL",
+				"UPDATE records SET held_since = NULL, next_attempt_at = ? WHERE id = ? AND held_since IS NOT NULL",
 				now,
 				id,
 			);
@@ -361,7 +360,7 @@ export class AssetStore {
 
 	/** Holds a delivery until `at` without counting an attempt (nothing can be signed yet). */
 	holdDelivery(watchId: string, at: number, lastError: string): void {
-		this.set("watches", watchId, { next_attempt_at: at, last_error: lastError });
+		this.set(watchId, { next_attempt_at: at, last_error: lastError });
 	}
 
 	/**
@@ -394,6 +393,6 @@ export class AssetStore {
 			counted.next_attempt_at = outcome.at;
 			counted.held_since = outcome.heldSince;
 		}
-		this.set("watches", w.id, counted);
+		this.set(w.id, counted);
 	}
 }

@@ -114,7 +114,7 @@ describe("unwatched lookups", () => {
 			body: { asset_id: watched, callback_url: "https://receiver.example/hook" },
 		});
 		const state = await storageOf(watched);
-		expect(state.tables).toEqual(expect.arrayContaining(["asset", "watches"]));
+		expect(state.tables).toEqual(["records"]);
 		expect(state.alarm).not.toBeNull();
 	});
 

@@ -237,10 +237,10 @@ describe("rows per lifecycle", () => {
 		// The index's heartbeat: 2 rows per watch per 30 min of polling, about 0.07 per check at the cap.
 		expect(perCheck).toBeLessThanOrEqual(1.1);
 		expect(fixed).toBeLessThanOrEqual(25);
-		// The asset object's own rows, whatever the length: its schema (two tables, 2 rows each), the
+		// The asset object's own rows, whatever the length: its schema (one table, 2 rows), the
 		// watch, the asset row at its first answer, the terminal answer, and the event written with
 		// its one attempt.
-		for (const r of [...runs, adaptive]) expect(r.totals.AssetWatcher?.rowsWritten).toBe(8);
+		for (const r of [...runs, adaptive]) expect(r.totals.AssetWatcher?.rowsWritten).toBe(6);
 		// A first check leases where the learned type's plan starts (the video's: at the cap), so
 		// the answer's plan lands on that lease: one alarm write per check and the registration's,
 		// no more, for the lone video (after unlearned assets in this isolate) and in the streams.

@@ -70,7 +70,7 @@ describe("a run that dies", () => {
 		// The index is owed a push (an earlier one failed), and this time the push hangs: the run
 		// dies after its check (which wrote nothing) and before it ended.
 		await runInDurableObject(stubOf(asset), (_o, s) =>
-			s.storage.sql.exec("UPDATE asset SET index_pending = 1"),
+			s.storage.sql.exec("UPDATE records SET index_pending = 1 WHERE id = ''"),
 		);
 		let pushes = 0;
 		await patchMethod(ns("WATCH_INDEX"), "sync", () => () => {

@@ -29,7 +29,9 @@ export async function registerWatch(asset: string): Promise<void> {
 export const assetRow = (asset: string) =>
 	runInDurableObject(stubOf(asset), (_o, s) =>
 		s.storage.sql
-			.exec<{ checks: number; next_check_at: number | null; index_pending: number }>("SELECT * FROM asset")
+			.exec<{ checks: number; next_check_at: number | null; index_pending: number }>(
+				"SELECT * FROM records WHERE id = ''",
+			)
 			.one(),
 	);
 

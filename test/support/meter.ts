@@ -68,7 +68,7 @@ type Tally = ClassCost & { cls: ObjectClass };
 /** Tables that only one class has: the first statement naming one tells an object's class. */
 const TELLTALE: [RegExp, ObjectClass][] = [
 	[
-		/\b(index_sync|deliveries|attempts)\b|\bFROM asset\b|\bINTO asset\b|\bUPDATE asset\b|TABLE asset\b/,
+		/\b(records|index_sync|deliveries|attempts)\b|\bFROM asset\b|\bINTO asset\b|\bUPDATE asset\b|TABLE asset\b/,
 		"AssetWatcher",
 	],
 	[/\b(sweep_at|asset_status)\b/, "WatchIndex"],

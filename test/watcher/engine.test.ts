@@ -55,7 +55,7 @@ describe("where the checks stand", () => {
 		const stored = () =>
 			runInDurableObject(
 				stubOf(asset),
-				(_o, s) => s.storage.sql.exec("SELECT * FROM asset").toArray().length,
+				(_o, s) => s.storage.sql.exec("SELECT * FROM records WHERE id = ''").toArray().length,
 			);
 		expect(await stored()).toBe(0);
 		// Evicted before its first check: the answer it gives still comes from its watch alone.

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { migrate as applyMigrations, statements } from "../../src/core/sql";
 import { BASELINE as INDEX_BASELINE, MIGRATIONS as INDEX_MIGRATIONS } from "../../src/watch-index/migrations";
 import { BASELINE, MIGRATIONS } from "../../src/watcher/migrations";
+import { AssetStore } from "../../src/watcher/store";
 import { unique } from "../support/fakes";
 
 type Shape = { name: string; type: string; columns: string[] }[];
@@ -116,7 +117,7 @@ describe.each([
 });
 
 describe("a fresh asset object's schema", () => {
-	it("writes at most 4 rows: its two tables, and no migrations log", async () => {
+	it("writes at most 2 rows: its one table, and no migrations log", async () => {
 		const written = await inFreshObject((storage) => {
 			let rows = 0;
 			const sql = storage.sql;
@@ -134,7 +135,7 @@ describe("a fresh asset object's schema", () => {
 			}
 			return rows;
 		});
-		expect(written).toBeLessThanOrEqual(4);
+		expect(written).toBeLessThanOrEqual(2);
 	});
 });
 
@@ -165,9 +166,17 @@ describe("upgrading an asset object written under the first schema", () => {
 					n === 12 ? 204 : 503,
 				);
 			applyMigrations(storage, { migrations: MIGRATIONS, baseline: BASELINE });
+			// What the object reads of it afterwards.
+			const store = new AssetStore(storage, () => {});
+			store.ensureSchema();
 			return {
-				watches: sql.exec("SELECT * FROM watches ORDER BY id").toArray(),
-				asset: sql.exec("SELECT index_pending FROM asset").one(),
+				read: {
+					asset: store.asset()?.status,
+					watches: store.allWatches().map((w) => [w.id, w.state, w.attempts]),
+					live: store.liveCount(),
+				},
+				watches: sql.exec("SELECT * FROM records WHERE id != '' ORDER BY id").toArray(),
+				asset: sql.exec("SELECT asset_id, status, checks, index_pending FROM records WHERE id = ''").one(),
 				tables: sql
 					.exec(
 						"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -194,7 +203,16 @@ describe("upgrading an asset object written under the first schema", () => {
 		expect(recent[0]).toEqual({ attempt: 12, at: 112, status: 204, error: null, duration_ms: 9 });
 		expect(w2).toMatchObject({ id: "w-2", state: "watching", webhook_id: null, attempts: 0 });
 		// The index is told everything once: the upgraded asset pushes on its next run.
-		expect(upgraded.asset).toEqual({ index_pending: 1 });
-		expect(upgraded.tables.map((t) => t.name)).toEqual(["_migrations", "asset", "watches"]);
+		expect(upgraded.asset).toEqual({ asset_id: "a-1", status: "Active", checks: 0, index_pending: 1 });
+		// The asset and its watches end in one table (0006), the asset's row under the key ''.
+		expect(upgraded.tables.map((t) => t.name)).toEqual(["_migrations", "records"]);
+		expect(upgraded.read).toEqual({
+			asset: "Active",
+			watches: [
+				["w-1", "delivered", 12],
+				["w-2", "watching", 0],
+			],
+			live: 1,
+		});
 	});
 });
