@@ -115,6 +115,8 @@ export async function readSession(config: Config, cookie: string, now: number): 
 	const entry = (await configuredKeys(config)).get(tid);
 	if (!entry) return null;
 	const sigBytes = Uint8Array.from(atob(sig.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+	// Only the one encoding of the signature: its last character has two bits that decoding ignores.
+	if (b64url(sigBytes) !== sig) return null;
 	const body = payload(tid, owner, Number(expText), nonce);
 	// verify() compares in constant time.
 	if (body !== cookie.slice(0, cookie.lastIndexOf(".")) || Number(expText) * 1000 <= now) return null;
