@@ -3,12 +3,7 @@
 // derived schedule and the end of its run); a poll model that is corrupt or unreachable (plans use
 // the backoff); an upstream budget that is unreachable (checks go on at their plan's times,
 // unmetered; lookups are answered).
-import {
-	abortAllDurableObjects,
-	evictDurableObject,
-	runDurableObjectAlarm,
-	runInDurableObject,
-} from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { forgetSnapshots } from "../../src/poll-model/snapshots";
@@ -22,22 +17,13 @@ import {
 	statusOf as status,
 } from "../support/engine";
 import { call, json, unique, useFakeWorld } from "../support/fakes";
-import { alarmAt, step, stubOf } from "../support/steps";
+import { alarmAt, dieDuringAlarm, step, stubOf } from "../support/steps";
 
 const world = useFakeWorld();
 const { gaps, finish, firstGap } = engineHelpers(world);
 restorePatches();
 const ns = (binding: "POLL_MODEL" | "UPSTREAM_BUDGET" | "WATCH_INDEX") =>
 	env[binding] as unknown as DurableObjectNamespace;
-
-/** Runs the asset's next alarm and kills the runtime once `ready()` holds, mid-run. */
-async function dieDuring(asset: string, ready: () => boolean): Promise<void> {
-	world.vclock.t = (await alarmAt(asset)) as number;
-	const run = runDurableObjectAlarm(stubOf(asset)).catch(() => "aborted");
-	while (!ready()) await new Promise((r) => setTimeout(r, 5));
-	await abortAllDurableObjects();
-	await run;
-}
 
 describe("a run that dies", () => {
 	it("mid-check: the check is made again at the next plan time, and the status counts what was made", async () => {
@@ -52,7 +38,7 @@ describe("a run that dies", () => {
 		await register(asset);
 		await step(world.vclock, asset);
 		await step(world.vclock, asset);
-		await dieDuring(asset, () => world.fakes.callsFor(asset) === 3);
+		await dieDuringAlarm(world.vclock, stubOf(asset), () => world.fakes.callsFor(asset) === 3);
 		// The alarm set first in that run is the next plan time, not a lease 40 s away.
 		expect(((await alarmAt(asset)) as number) - world.vclock.t).toBeLessThanOrEqual(10_000);
 		await step(world.vclock, asset);
@@ -77,7 +63,7 @@ describe("a run that dies", () => {
 			pushes++;
 			return new Promise(() => {});
 		});
-		await dieDuring(asset, () => pushes > 0);
+		await dieDuringAlarm(world.vclock, stubOf(asset), () => pushes > 0);
 		expect(world.fakes.callsFor(asset)).toBe(5);
 		// Nothing of the fifth check is in the row; the status is derived from the plan and the alarm.
 		expect((await assetRow(asset)).checks).toBe(1);

@@ -18,7 +18,16 @@ import type { OriginRef } from "../../src/receivers/origin";
 import type { ReceiverOriginRpc } from "../../src/receivers/receiver-origin";
 import { HOLD_EXPIRED_ERROR } from "../../src/watcher/delivery-flow";
 import { call, json, type ReceiverAnswer, TOKEN_A, TOKEN_B, unique, useFakeWorld } from "../support/fakes";
-import { alarmAt, originAlarmAt, originStubOf, step, stepOrigin, stepUntil, stubOf } from "../support/steps";
+import {
+	alarmAt,
+	dieDuringAlarm,
+	originAlarmAt,
+	originStubOf,
+	step,
+	stepOrigin,
+	stepUntil,
+	stubOf,
+} from "../support/steps";
 
 const world = useFakeWorld();
 
@@ -337,12 +346,9 @@ describe("a paused origin survives", () => {
 		const { origin, ref, watches } = await pausedOutage(TRIP);
 		world.fakes.downOrigins.delete(origin);
 		for (const w of watches) world.fakes.receiver(w.url, { hang: true });
-		world.vclock.t = (await originAlarmAt(ref)) as number;
-		const run = runDurableObjectAlarm(await originStubOf(ref)).catch(() => "aborted");
-		while (world.fakes.deliveries.filter((d) => d.url.startsWith(origin)).length === 0)
-			await new Promise((r) => setTimeout(r, 5));
-		await abortAllDurableObjects();
-		await run;
+		await dieDuringAlarm(world.vclock, await originStubOf(ref), () =>
+			world.fakes.deliveries.some((d) => d.url.startsWith(origin)),
+		);
 		for (const w of watches) world.fakes.receiver(w.url, 204);
 		// The probe's own lease: the next one is due one interval after the one that died.
 		expect(await originAlarmAt(ref)).toBe(world.vclock.t + PROBE_MS);

@@ -3,24 +3,15 @@
 // evicted between steps, and clock jumps. Each ends with every owed callback delivered, at most
 // duplicated under the same webhook-id, never lost. (An alarm whose retries ran out is healed by
 // the cron sweep: test/sweep.)
-import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, json, unique, useFakeWorld } from "../support/fakes";
-import { alarmAt, step, stepUntil, stubOf } from "../support/steps";
+import { alarmAt, dieDuringAlarm, step, stepUntil, stubOf } from "../support/steps";
 
 const world = useFakeWorld();
 
 type Watch = { id: string; state: string; delivery: { attempts: number; webhook_id: string } | null };
 const getWatch = async (id: string) => json<Watch>(await call("GET", `/v1/watches/${id}`));
-
-/** Runs `asset`'s due alarm and kills the runtime once `reached` holds, mid-run. */
-async function dieDuringAlarm(asset: string, reached: () => boolean): Promise<void> {
-	world.vclock.t = (await alarmAt(asset)) as number;
-	const run = runDurableObjectAlarm(stubOf(asset)).catch(() => "aborted");
-	while (!reached()) await new Promise((r) => setTimeout(r, 5));
-	await abortAllDurableObjects();
-	await run;
-}
 
 describe("crashes", () => {
 	it("an alarm run that dies after sending and before recording sends again later: a duplicate, same webhook-id", async () => {
@@ -32,7 +23,7 @@ describe("crashes", () => {
 		const w = await json<Watch>(
 			await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } }),
 		);
-		await dieDuringAlarm(asset, () => world.fakes.deliveriesTo(url).length > 0);
+		await dieDuringAlarm(world.vclock, stubOf(asset), () => world.fakes.deliveriesTo(url).length > 0);
 
 		// Storage says: Active, and the watch still owed its event (sent before it was stored,
 		// src/watcher/unsaved-events.ts). The lease runs out, the event is built again from the
@@ -58,7 +49,7 @@ describe("crashes", () => {
 		);
 		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length === 1);
 		expect((await getWatch(w.id)).delivery?.attempts).toBe(1);
-		await dieDuringAlarm(asset, () => world.fakes.deliveriesTo(url).length >= 2);
+		await dieDuringAlarm(world.vclock, stubOf(asset), () => world.fakes.deliveriesTo(url).length >= 2);
 
 		expect((await getWatch(w.id)).state).toBe("notifying");
 		await stepUntil(world.vclock, asset, async () => (await getWatch(w.id)).state === "delivered");
@@ -73,7 +64,7 @@ describe("crashes", () => {
 		const url = `https://receiver.example/${asset}`;
 		world.fakes.script(asset, { hang: true }, { status: "Active" });
 		await call("POST", "/v1/watches", { body: { asset_id: asset, callback_url: url } });
-		await dieDuringAlarm(asset, () => world.fakes.callsFor(asset) > 0);
+		await dieDuringAlarm(world.vclock, stubOf(asset), () => world.fakes.callsFor(asset) > 0);
 		await stepUntil(world.vclock, asset, () => world.fakes.deliveriesTo(url).length > 0);
 		expect(world.fakes.callsFor(asset)).toBe(2);
 	});

@@ -1,6 +1,6 @@
 // Stepping an asset's Durable Object through its alarms on the virtual clock.
 
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { type OriginRef, originObjectName } from "../../src/receivers/origin";
 import type { VirtualClock } from "./fakes";
@@ -71,4 +71,20 @@ export async function stepOrigin(vclock: VirtualClock, ref: OriginRef): Promise<
 export async function settled(vclock: VirtualClock, assetId: string): Promise<boolean> {
 	await step(vclock, assetId);
 	return (await alarmAt(assetId)) === null;
+}
+
+/**
+ * Runs an object's pending alarm (the clock set to it) and kills the runtime once `reached` holds,
+ * mid-run: every object's memory is gone, its storage is what that run had written.
+ */
+export async function dieDuringAlarm(
+	vclock: VirtualClock,
+	stub: DurableObjectStub,
+	reached: () => boolean,
+): Promise<void> {
+	vclock.t = (await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())) as number;
+	const run = runDurableObjectAlarm(stub).catch(() => "aborted");
+	while (!reached()) await new Promise((r) => setTimeout(r, 5));
+	await abortAllDurableObjects();
+	await run;
 }
