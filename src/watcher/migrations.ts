@@ -49,112 +49,82 @@ function WATCHES_TABLE(name: string, extra: readonly string[] = []): string {
  */
 const RECOVERY_COLUMNS = ["client TEXT", "held_since INTEGER"];
 
-/** The asset's columns in the one table of 0006 on (on watch rows they are null). */
-export const ASSET_COLUMNS = [
-	"asset_id",
-	"status",
-	"name",
-	"asset_type",
-	"create_time",
-	"update_time",
-	"upstream_data",
-	"upstream_message",
-	"checked_at",
-	"next_check_at",
-	"checks",
-	"last_error",
-	"last_error_at",
-	"not_found_count",
-	"not_found_since",
-	"terminal_at",
-	"expired_reason",
-	"last_forced_check_at",
-	"created_at",
-	"updated_at",
-	"index_pending",
-	"plan",
-] as const;
+/**
+ * The columns of `records` as 0006 made them, with their types: the asset's (null on watch rows),
+ * and a watch's with its delivery's and its attempts' (null on the asset's row). The two share
+ * `created_at`, `updated_at` (each row's own) and `last_error` (the asset's last check error, a
+ * watch's last attempt's). These are 0006's and stay as they are: a later column is added by a new
+ * migration, to BASELINE and to the reads below, not here.
+ */
+const ASSET_COLUMNS_0006 = {
+	asset_id: "TEXT",
+	status: "TEXT",
+	name: "TEXT",
+	asset_type: "TEXT",
+	create_time: "TEXT",
+	update_time: "TEXT",
+	upstream_data: "TEXT",
+	upstream_message: "TEXT",
+	checked_at: "INTEGER",
+	next_check_at: "INTEGER",
+	checks: "INTEGER",
+	last_error: "TEXT",
+	last_error_at: "INTEGER",
+	not_found_count: "INTEGER",
+	not_found_since: "INTEGER",
+	terminal_at: "INTEGER",
+	expired_reason: "TEXT",
+	last_forced_check_at: "INTEGER",
+	created_at: "INTEGER NOT NULL",
+	updated_at: "INTEGER NOT NULL",
+	index_pending: "INTEGER",
+	plan: "TEXT",
+} as const;
+const WATCH_COLUMNS_0006 = {
+	id: "TEXT PRIMARY KEY",
+	owner: "TEXT",
+	callback_url: "TEXT",
+	events: "TEXT",
+	metadata: "TEXT",
+	callback_headers: "TEXT",
+	state: "TEXT",
+	created_at: "INTEGER NOT NULL",
+	updated_at: "INTEGER NOT NULL",
+	expires_at: "INTEGER",
+	finished_at: "INTEGER",
+	webhook_id: "TEXT",
+	event_type: "TEXT",
+	body: "TEXT",
+	attempts: "INTEGER",
+	round_attempts: "INTEGER",
+	generation: "INTEGER",
+	next_attempt_at: "INTEGER",
+	last_status: "INTEGER",
+	last_error: "TEXT",
+	last_attempt_at: "INTEGER",
+	delivered_at: "INTEGER",
+	recent_attempts: "TEXT",
+	client: "TEXT",
+	held_since: "INTEGER",
+} as const;
 
-/** A watch's columns, its delivery's and its attempts' (on the asset's row they are null). */
-export const WATCH_COLUMNS = [
-	"id",
-	"owner",
-	"callback_url",
-	"events",
-	"metadata",
-	"callback_headers",
-	"state",
-	"created_at",
-	"updated_at",
-	"expires_at",
-	"finished_at",
-	"webhook_id",
-	"event_type",
-	"body",
-	"attempts",
-	"round_attempts",
-	"generation",
-	"next_attempt_at",
-	"last_status",
-	"last_error",
-	"last_attempt_at",
-	"delivered_at",
-	"recent_attempts",
-	"client",
-	"held_since",
-] as const;
+/** The asset's columns that the store reads (rows.ts `AssetRow`). */
+export const ASSET_COLUMNS: readonly string[] = Object.keys(ASSET_COLUMNS_0006);
+/** A watch's columns that the store reads (rows.ts `WatchRow`). */
+export const WATCH_COLUMNS: readonly string[] = Object.keys(WATCH_COLUMNS_0006);
+
+/** The key, then a watch's other columns (those the asset's row shares come with the asset's). */
+const { id: KEY_COLUMN, ...WATCH_ROW_COLUMNS_0006 } = WATCH_COLUMNS_0006;
 
 /**
- * 0006 on: the asset and its watches in one table, `records`. The asset's row has the key '' and
- * its columns; a watch's row has the watch's id and its columns. The two share `created_at`,
- * `updated_at` (each row's own) and `last_error` (the asset's last check error, a watch's last
- * attempt's). Each kind's required columns are checked.
+ * 0006 on: the asset and its watches in one table, `records` (the key first, then the asset's
+ * columns, then a watch's). The asset's row has the key '' and its columns; a watch's row has the
+ * watch's id and its columns. Each kind's required columns are checked.
  */
 const RECORDS_TABLE = `CREATE TABLE records (
-	id TEXT PRIMARY KEY,
-	asset_id TEXT,
-	status TEXT,
-	name TEXT,
-	asset_type TEXT,
-	create_time TEXT,
-	update_time TEXT,
-	upstream_data TEXT,
-	upstream_message TEXT,
-	checked_at INTEGER,
-	next_check_at INTEGER,
-	checks INTEGER,
-	last_error TEXT,
-	last_error_at INTEGER,
-	not_found_count INTEGER,
-	not_found_since INTEGER,
-	terminal_at INTEGER,
-	expired_reason TEXT,
-	last_forced_check_at INTEGER,
-	created_at INTEGER NOT NULL,
-	updated_at INTEGER NOT NULL,
-	index_pending INTEGER,
-	plan TEXT,
-	owner TEXT,
-	callback_url TEXT,
-	events TEXT,
-	metadata TEXT,
-	callback_headers TEXT,
-	state TEXT,
-	expires_at INTEGER,
-	finished_at INTEGER,
-	webhook_id TEXT,
-	event_type TEXT,
-	body TEXT,
-	attempts INTEGER,
-	round_attempts INTEGER,
-	generation INTEGER,
-	next_attempt_at INTEGER,
-	last_status INTEGER,
-	last_attempt_at INTEGER,
-	delivered_at INTEGER,
-	recent_attempts TEXT,
-	client TEXT,
-	held_since INTEGER,
+${Object.entries({ id: KEY_COLUMN, ...ASSET_COLUMNS_0006, ...WATCH_ROW_COLUMNS_0006 })
+	.map(([name, type]) => `\t${name} ${type},`)
+	.join("\n")}
 	CHECK (id != '' OR (asset_id IS NOT NULL AND status IS NOT NULL AND checks IS NOT NULL
 		AND not_found_count IS NOT NULL AND index_pending IS NOT NULL AND owner IS NULL)),
 	CHECK (id = '' OR (owner IS NOT NULL AND callback_url IS NOT NULL AND events IS NOT NULL
@@ -309,10 +279,10 @@ ALTER TABLE asset ADD COLUMN plan TEXT;
 		name: "0006_records",
 		sql: `
 ${RECORDS_TABLE}
-INSERT INTO records (id, ${ASSET_COLUMNS.join(", ")})
-SELECT '', ${ASSET_COLUMNS.join(", ")} FROM asset;
-INSERT INTO records (${WATCH_COLUMNS.join(", ")})
-SELECT ${WATCH_COLUMNS.join(", ")} FROM watches;
+INSERT INTO records (id, ${Object.keys(ASSET_COLUMNS_0006).join(", ")})
+SELECT '', ${Object.keys(ASSET_COLUMNS_0006).join(", ")} FROM asset;
+INSERT INTO records (${Object.keys(WATCH_COLUMNS_0006).join(", ")})
+SELECT ${Object.keys(WATCH_COLUMNS_0006).join(", ")} FROM watches;
 DROP TABLE asset;
 DROP TABLE watches;
 `,

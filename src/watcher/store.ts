@@ -2,7 +2,7 @@
 // object and its flows speak of watches and deliveries rather than of tables. Each write is one
 // UPDATE or INSERT of one row (what Cloudflare bills), and the caller groups those that belong
 // together in `transaction`. Watches whose indexed fields change are reported to `onWatchChange`
-// (the index push and the token quotas follow them). docs/storage.md describes the tables.
+// (the index push and the token quotas follow them). docs/storage.md describes its table.
 
 import { assetOfWatchId, webhookIdFor } from "../core/ids";
 import { firstRow } from "../core/sql";
